@@ -1,0 +1,15 @@
+// Registration of the subcommands. Each Add*Command adds its flags to `app` and, when its
+// subcommand is chosen, sets `run` to the function that does the work and returns the exit code.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace tapvault::cli {
+
+void AddServeCommand(CLI::App& app, std::function<int()>& run);
+void AddFeedCommand(CLI::App& app, std::function<int()>& run);
+void AddInspectCommand(CLI::App& app, std::function<int()>& run);
+
+}  // namespace tapvault::cli

@@ -1,0 +1,17 @@
+#include <cstdio>
+
+#include "cli/commands.h"
+
+namespace tapvault::cli {
+
+void AddInspectCommand(CLI::App& app, std::function<int()>& run) {
+  auto* cmd = app.add_subcommand("inspect", "(being built: issue #2)");
+  cmd->callback([&run] {
+    run = [] {
+      std::fprintf(stderr, "tapvault inspect: not available in this build yet\n");
+      return 2;
+    };
+  });
+}
+
+}  // namespace tapvault::cli

@@ -1,0 +1,16 @@
+// tapvault: one binary, one subcommand per task. Flags only; the work is done by the components.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tapvault: LEMF back end for ETSI lawful-interception handover"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "tapvault 0.1.0");
+  std::function<int()> run;
+  tapvault::cli::AddServeCommand(app, run);
+  tapvault::cli::AddFeedCommand(app, run);
+  tapvault::cli::AddInspectCommand(app, run);
+  CLI11_PARSE(app, argc, argv);
+  return run ? run() : 2;
+}
