@@ -1,0 +1,133 @@
+#include "net/server.h"
+
+#include <asio.hpp>
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "gtest/gtest.h"
+
+namespace tapvault::net {
+namespace {
+
+TEST(AllowListTest, MatchesFingerprintOrCommonName) {
+  std::string fp(64, 'a');
+  EXPECT_TRUE(AllowListMatches({}, fp, "x"));
+  EXPECT_TRUE(AllowListMatches({"sha256:" + std::string(64, 'A')}, fp, "x"));
+  std::string colons;
+  for (int i = 0; i < 32; ++i) colons += (i ? ":AA" : "AA");
+  EXPECT_TRUE(AllowListMatches({colons}, fp, ""));
+  EXPECT_TRUE(AllowListMatches({"CN=med-1"}, fp.substr(1) + "b", "med-1"));
+  EXPECT_TRUE(AllowListMatches({"med-1"}, "", "med-1"));
+  EXPECT_FALSE(AllowListMatches({"CN=med-2", std::string(64, 'b')}, fp, "med-1"));
+  EXPECT_FALSE(AllowListMatches({"CN="}, fp, ""));
+}
+
+class Echo : public ConnectionHandler {
+ public:
+  Echo(std::atomic<int>* closed, std::atomic<bool>* paused) : closed_(closed), paused_(paused) {}
+  absl::Status OnData(base::Bytes data, std::string& reply) override {
+    std::string_view s = base::AsString(data);
+    if (s.find('!') != std::string_view::npos) return absl::FailedPreconditionError("bang");
+    reply.append(s);
+    return absl::OkStatus();
+  }
+  bool Paused() const override { return paused_->load(); }
+  void OnClose(std::string_view reason) override { closed_->fetch_add(1); }
+
+ private:
+  std::atomic<int>* closed_;
+  std::atomic<bool>* paused_;
+};
+
+TEST(ServerTest, ServesManyConnectionsAndShutsDownCleanly) {
+  ASSERT_TRUE(RaiseFileLimit().ok());
+  metrics::Registry registry;
+  std::atomic<int> closed{0};
+  std::atomic<bool> paused{false};
+  auto server = Server::Create({.threads = 2, .metrics = &registry}, [&](const PeerInfo&) {
+    return std::make_unique<Echo>(&closed, &paused);
+  });
+  ASSERT_TRUE(server.ok());
+  auto port = (*server)->AddListener({.name = "hi2", .host = "127.0.0.1", .port = 0});
+  ASSERT_TRUE(port.ok());
+  (*server)->Start();
+  asio::io_context io;
+  std::vector<asio::ip::tcp::socket> socks;
+  for (int i = 0; i < 200; ++i) {
+    socks.emplace_back(io);
+    socks.back().connect({asio::ip::make_address("127.0.0.1"), *port});
+  }
+  for (int i = 0; i < 200; ++i) {
+    std::string msg = "hello" + std::to_string(i);
+    asio::write(socks[i], asio::buffer(msg));
+    std::string got(msg.size(), '\0');
+    asio::read(socks[i], asio::buffer(got.data(), got.size()));
+    EXPECT_EQ(got, msg);
+  }
+  EXPECT_EQ((*server)->open_connections(), 200u);
+  // A handler error closes only that connection.
+  asio::write(socks[0], asio::buffer(std::string("!")));
+  char c;
+  asio::error_code ec;
+  socks[0].read_some(asio::buffer(&c, 1), ec);
+  EXPECT_TRUE(ec);
+  std::string msg = "still";
+  asio::write(socks[1], asio::buffer(msg));
+  std::string got(msg.size(), '\0');
+  asio::read(socks[1], asio::buffer(got.data(), got.size()));
+  EXPECT_EQ(got, msg);
+  (*server)->Shutdown();
+  EXPECT_EQ(closed.load(), 200);
+  EXPECT_EQ(registry.CounterValue("tapvault_connections_total", {{"listener", "hi2"}}), 200u);
+  EXPECT_EQ(registry.CounterValue("tapvault_connections_closed_total",
+                                  {{"listener", "hi2"}, {"reason", "stream_broken"}}),
+            1u);
+  EXPECT_EQ(registry.GaugeValue("tapvault_connections_open"), 0);
+}
+
+TEST(ServerTest, IdleTimeoutAndBackpressure) {
+  metrics::Registry registry;
+  std::atomic<int> closed{0};
+  std::atomic<bool> paused{true};
+  auto server = Server::Create({.threads = 1, .idle_timeout_ms = 300, .metrics = &registry},
+                               [&](const PeerInfo&) { return std::make_unique<Echo>(&closed, &paused); });
+  ASSERT_TRUE(server.ok());
+  auto port = (*server)->AddListener({.name = "hi3"});
+  ASSERT_TRUE(port.ok());
+  (*server)->Start();
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), *port});
+  asio::write(s, asio::buffer(std::string("abc")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(s.available(), 0u);  // paused: not read, not echoed
+  paused = false;
+  std::string got(3, '\0');
+  asio::read(s, asio::buffer(got.data(), 3));
+  EXPECT_EQ(got, "abc");
+  // Now silent: closed by the idle timeout.
+  char c;
+  asio::error_code ec;
+  s.read_some(asio::buffer(&c, 1), ec);
+  EXPECT_TRUE(ec);
+  for (int i = 0; i < 100 && closed.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(registry.CounterValue("tapvault_connections_closed_total",
+                                  {{"listener", "hi3"}, {"reason", "idle_timeout"}}),
+            1u);
+  (*server)->Shutdown();
+}
+
+TEST(ServerTest, BadTlsFilesAreInvalidArgument) {
+  metrics::Registry registry;
+  auto server = Server::Create({.metrics = &registry}, [](const PeerInfo&) { return nullptr; });
+  ASSERT_TRUE(server.ok());
+  auto r = (*server)->AddListener(
+      {.name = "hi2", .tls = TlsOptions{.cert_file = "/nonexistent", .key_file = "/x", .client_ca_file = "/y"}});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace tapvault::net

@@ -1,0 +1,363 @@
+#include "server/serve.h"
+
+#include <signal.h>
+#include <time.h>
+
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <toml++/toml.h>
+
+#include "base/log.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "base/time.h"
+#include "ingest/ingest_metrics.h"
+#include "ingest/integrity_verifier.h"
+#include "ingest/raw_capture_sink.h"
+#include "ingest/record_sink.h"
+#include "ingest/sequence_tracker.h"
+#include "ingest/session.h"
+#include "metrics/http_exporter.h"
+#include "metrics/registry.h"
+#include "net/server.h"
+
+namespace tapvault::server {
+namespace {
+
+absl::Status Bad(std::string_view key, std::string_view what) {
+  return absl::InvalidArgumentError(base::StrCat("config: ", key, ": ", what));
+}
+
+template <typename T>
+absl::Status Get(const toml::table& t, std::string_view key, std::string_view full, T& out) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return absl::OkStatus();
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (!n->is_string()) return Bad(full, "must be a string");
+    out = n->value<std::string>().value_or("");
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (!n->is_boolean()) return Bad(full, "must be true or false");
+    out = n->value<bool>().value_or(false);
+  } else {
+    if (!n->is_integer()) return Bad(full, "must be an integer");
+    out = static_cast<T>(n->value<int64_t>().value_or(0));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckKeys(const toml::table& t, std::string_view section,
+                       std::initializer_list<std::string_view> known) {
+  for (const auto& [k, v] : t) {
+    bool ok = false;
+    for (std::string_view n : known) ok |= (k.str() == n);
+    if (!ok) {
+      return Bad(base::StrCat(section, section.empty() ? "" : ".", k.str()), "unknown key");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FromTable(const toml::table& root, ServeConfig& c) {
+  RETURN_IF_ERROR(CheckKeys(root, "", {"data", "hi2", "hi3", "raw_capture", "metrics", "threads",
+                                       "idle_timeout_s", "max_connections", "tls", "ingest",
+                                       "integrity"}));
+  RETURN_IF_ERROR(Get(root, "data", "data", c.data_dir));
+  RETURN_IF_ERROR(Get(root, "hi2", "hi2", c.hi2));
+  RETURN_IF_ERROR(Get(root, "hi3", "hi3", c.hi3));
+  RETURN_IF_ERROR(Get(root, "raw_capture", "raw_capture", c.raw_capture_dir));
+  RETURN_IF_ERROR(Get(root, "metrics", "metrics", c.metrics));
+  RETURN_IF_ERROR(Get(root, "threads", "threads", c.threads));
+  RETURN_IF_ERROR(Get(root, "idle_timeout_s", "idle_timeout_s", c.idle_timeout_s));
+  RETURN_IF_ERROR(Get(root, "max_connections", "max_connections", c.max_connections));
+  if (const toml::node* n = root.get("tls")) {
+    const toml::table* t = n->as_table();
+    if (t == nullptr) return Bad("tls", "must be a table");
+    RETURN_IF_ERROR(CheckKeys(*t, "tls", {"cert", "key", "client_ca", "allow"}));
+    RETURN_IF_ERROR(Get(*t, "cert", "tls.cert", c.tls_cert));
+    RETURN_IF_ERROR(Get(*t, "key", "tls.key", c.tls_key));
+    RETURN_IF_ERROR(Get(*t, "client_ca", "tls.client_ca", c.tls_client_ca));
+    if (const toml::node* a = t->get("allow")) {
+      const toml::array* arr = a->as_array();
+      if (arr == nullptr) return Bad("tls.allow", "must be an array of strings");
+      c.tls_allow.clear();
+      for (const toml::node& e : *arr) {
+        if (!e.is_string()) return Bad("tls.allow", "must be an array of strings");
+        c.tls_allow.push_back(e.value<std::string>().value_or(""));
+      }
+    }
+  }
+  if (const toml::node* n = root.get("ingest")) {
+    const toml::table* t = n->as_table();
+    if (t == nullptr) return Bad("ingest", "must be a table");
+    RETURN_IF_ERROR(CheckKeys(*t, "ingest", {"resync", "max_pdu_bytes", "sequence_window"}));
+    RETURN_IF_ERROR(Get(*t, "resync", "ingest.resync", c.resync));
+    RETURN_IF_ERROR(Get(*t, "max_pdu_bytes", "ingest.max_pdu_bytes", c.max_pdu_bytes));
+    RETURN_IF_ERROR(Get(*t, "sequence_window", "ingest.sequence_window", c.sequence_window));
+  }
+  if (const toml::node* n = root.get("integrity")) {
+    const toml::table* t = n->as_table();
+    if (t == nullptr) return Bad("integrity", "must be a table");
+    RETURN_IF_ERROR(CheckKeys(*t, "integrity",
+                              {"enabled", "pending_timeout_s", "buffer_bytes", "signature_keys"}));
+    RETURN_IF_ERROR(Get(*t, "enabled", "integrity.enabled", c.integrity));
+    RETURN_IF_ERROR(Get(*t, "pending_timeout_s", "integrity.pending_timeout_s",
+                        c.integrity_pending_timeout_s));
+    RETURN_IF_ERROR(Get(*t, "buffer_bytes", "integrity.buffer_bytes", c.integrity_buffer_bytes));
+    if (const toml::node* k = t->get("signature_keys")) {
+      const toml::table* kt = k->as_table();
+      if (kt == nullptr) return Bad("integrity.signature_keys", "must be a table");
+      for (const auto& [name, file] : *kt) {
+        if (!file.is_string()) return Bad("integrity.signature_keys", "values must be file names");
+        c.signature_keys[std::string(name.str())] = file.value<std::string>().value_or("");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The ingest side of one connection, as net sees it.
+class SessionHandler : public net::ConnectionHandler {
+ public:
+  SessionHandler(ingest::ConnectionInfo info, const ingest::IngestContext& ctx)
+      : session_(std::move(info), ctx), sink_(ctx.sink) {}
+  absl::Status OnData(base::Bytes data, std::string& reply) override {
+    return session_.OnBytes(data, reply);
+  }
+  bool Paused() const override { return sink_->Saturated(); }
+  void OnClose(std::string_view reason) override { session_.OnClose(reason); }
+
+ private:
+  ingest::Session session_;
+  ingest::RecordSink* sink_;
+};
+
+// The downstream sink until the cold store exists: accepts and forgets (raw capture, if on,
+// is the record of what was received).
+class DiscardSink : public ingest::RecordSink {
+ public:
+  absl::Status Accept(const ingest::ReceivedPdu&) override { return absl::OkStatus(); }
+};
+
+std::string FormatAddr(const std::string& host, uint16_t port) {
+  if (host.find(':') != std::string::npos) return base::StrCat("[", host, "]:", port);
+  return base::StrCat(host, ":", port);
+}
+
+}  // namespace
+
+absl::StatusOr<HostPort> ParseHostPort(std::string_view text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    return absl::InvalidArgumentError(base::StrCat("address '", text, "': expected HOST:PORT"));
+  }
+  HostPort hp;
+  std::string_view host = text.substr(0, colon);
+  std::string_view port = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  hp.host = host.empty() ? "0.0.0.0" : std::string(host);
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value > 65535) {
+    return absl::InvalidArgumentError(base::StrCat("address '", text, "': bad port"));
+  }
+  hp.port = static_cast<uint16_t>(value);
+  return hp;
+}
+
+absl::Status LoadConfigString(std::string_view text, ServeConfig& config) {
+  // This toml++ is built with exceptions: parse errors are thrown (caught here, per STYLE).
+  toml::table table;
+  try {
+    table = toml::parse(text);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(base::StrCat("config: line ", e.source().begin.line,
+                                                   ", column ", e.source().begin.column, ": ",
+                                                   std::string(e.description())));
+  }
+  return FromTable(table, config);
+}
+
+absl::Status LoadConfigFile(const std::string& path, ServeConfig& config) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(base::StrCat("config: cannot read ", path));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return base::Annotate(LoadConfigString(text, config), path);
+}
+
+absl::Status Validate(const ServeConfig& c) {
+  RETURN_IF_ERROR(ParseHostPort(c.hi2).status());
+  RETURN_IF_ERROR(ParseHostPort(c.hi3).status());
+  if (!c.metrics.empty() && c.metrics != "off") RETURN_IF_ERROR(ParseHostPort(c.metrics).status());
+  int tls_parts = !c.tls_cert.empty() + !c.tls_key.empty() + !c.tls_client_ca.empty();
+  if (tls_parts != 0 && tls_parts != 3) {
+    return Bad("tls", "cert, key and client_ca must be given together");
+  }
+  if (!c.tls_allow.empty() && tls_parts == 0) return Bad("tls.allow", "needs TLS");
+  if (c.threads < 1 || c.threads > 256) return Bad("threads", "must be 1..256");
+  if (c.idle_timeout_s < 0) return Bad("idle_timeout_s", "must be >= 0");
+  if (c.max_connections < 1) return Bad("max_connections", "must be >= 1");
+  if (c.max_pdu_bytes < 64 || c.max_pdu_bytes > (1ll << 30)) {
+    return Bad("ingest.max_pdu_bytes", "must be 64..2^30");
+  }
+  if (c.sequence_window < 1 || c.sequence_window > (1 << 20)) {
+    return Bad("ingest.sequence_window", "must be 1..2^20");
+  }
+  return absl::OkStatus();
+}
+
+int RunServe(const ServeConfig& config) {
+  auto fail = [](const absl::Status& s) {
+    base::Log(base::LogLevel::kError, "serve.failed", {{"reason", base::View(s.message())}});
+    std::fprintf(stderr, "tapvault serve: %s\n", std::string(s.message()).c_str());
+    return 1;
+  };
+  if (absl::Status s = Validate(config); !s.ok()) return fail(s);
+
+  // Signals are taken synchronously by this thread (sigtimedwait): block them before any
+  // thread starts so every thread inherits the mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<uint64_t> nofile = net::RaiseFileLimit();
+  if (nofile.ok()) {
+    base::Log(base::LogLevel::kInfo, "serve.file_limit", {{"nofile", *nofile}});
+  }
+  if (!config.data_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    if (ec) return fail(absl::InvalidArgumentError(base::StrCat("data dir: ", ec.message())));
+  }
+
+  metrics::Registry registry;
+  ingest::IngestMetrics ingest_metrics(registry);
+  ingest::SequenceTracker tracker({.window = static_cast<uint32_t>(config.sequence_window)});
+
+  std::unique_ptr<ingest::RawCaptureSink> raw;
+  if (!config.raw_capture_dir.empty()) {
+    auto r = ingest::RawCaptureSink::Create(config.raw_capture_dir);
+    if (!r.ok()) return fail(r.status());
+    raw = std::move(*r);
+  }
+  DiscardSink discard;
+  std::vector<ingest::RecordSink*> sinks;
+  if (raw) sinks.push_back(raw.get());
+  sinks.push_back(&discard);
+  ingest::FanoutSink sink(sinks);
+
+  std::unique_ptr<ingest::IntegrityVerifier> verifier;
+  if (config.integrity) {
+    ingest::IntegrityVerifierOptions vo;
+    vo.pending_timeout_us = config.integrity_pending_timeout_s * 1000000;
+    vo.max_buffered_bytes = static_cast<size_t>(config.integrity_buffer_bytes);
+    for (const auto& [element, file] : config.signature_keys) {
+      std::ifstream in(file, std::ios::binary);
+      if (!in) return fail(absl::InvalidArgumentError(base::StrCat("signature key: cannot read ", file)));
+      vo.signature_keys[element] =
+          std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    }
+    auto v = ingest::IntegrityVerifier::Create(vo, [&](const ingest::IntegrityResult& r) {
+      ingest_metrics.Integrity(r.outcome, r.check_type).Inc();
+      base::Log(r.outcome == ingest::IntegrityOutcome::kMismatch ? base::LogLevel::kWarn
+                                                                 : base::LogLevel::kInfo,
+                "ingest.integrity",
+                {{"liid", r.liid},
+                 {"cin", r.cin},
+                 {"data_type", r.data_type == 1 ? "iri" : "cc"},
+                 {"check", r.check_type == 2 ? "signature" : "hash"},
+                 {"check_seq", r.check_sequence_number},
+                 {"covered", r.covered.size()},
+                 {"outcome", ingest::IntegrityOutcomeName(r.outcome)},
+                 {"conn", r.connection_id}});
+      sink.OnIntegrityResult(r);
+    });
+    if (!v.ok()) return fail(v.status());
+    verifier = std::move(*v);
+  }
+
+  ingest::IngestContext ictx;
+  ictx.sink = &sink;
+  ictx.tracker = &tracker;
+  ictx.verifier = verifier.get();
+  ictx.metrics = &ingest_metrics;
+  ictx.options.resync = config.resync;
+  ictx.options.max_pdu_bytes = static_cast<size_t>(config.max_pdu_bytes);
+
+  net::ServerOptions so;
+  so.threads = config.threads;
+  so.idle_timeout_ms = config.idle_timeout_s * 1000;
+  so.max_connections = static_cast<size_t>(config.max_connections);
+  so.metrics = &registry;
+  auto server = net::Server::Create(so, [&ictx](const net::PeerInfo& p) {
+    ingest::ConnectionInfo info;
+    info.id = p.id;
+    info.handover = p.listener == "hi3" ? ingest::Handover::kHi3 : ingest::Handover::kHi2;
+    info.peer = p.remote;
+    info.tls_identity = p.tls_identity;
+    info.opened = base::Now();
+    return std::make_unique<SessionHandler>(std::move(info), ictx);
+  });
+  if (!server.ok()) return fail(server.status());
+
+  std::optional<net::TlsOptions> tls;
+  if (!config.tls_cert.empty()) {
+    tls = net::TlsOptions{.cert_file = config.tls_cert,
+                          .key_file = config.tls_key,
+                          .client_ca_file = config.tls_client_ca,
+                          .allow = config.tls_allow};
+  }
+  std::string ready = "{";
+  for (const char* name : {"hi2", "hi3"}) {
+    HostPort hp = *ParseHostPort(std::string_view(name) == "hi2" ? config.hi2 : config.hi3);
+    auto port = (*server)->AddListener({.name = name, .host = hp.host, .port = hp.port, .tls = tls});
+    if (!port.ok()) return fail(port.status());
+    ready += base::StrCat(ready.size() > 1 ? ", " : "", "\"", name, "\": \"",
+                          FormatAddr(hp.host, *port), "\"");
+  }
+  std::unique_ptr<metrics::HttpExporter> exporter;
+  if (!config.metrics.empty() && config.metrics != "off") {
+    HostPort hp = *ParseHostPort(config.metrics);
+    auto e = metrics::HttpExporter::Start(registry, hp.host, hp.port);
+    if (!e.ok()) return fail(e.status());
+    exporter = std::move(*e);
+    ready += base::StrCat(", \"metrics\": \"", FormatAddr(hp.host, exporter->port()), "\"");
+  }
+  ready += "}";
+  (*server)->Start();
+  base::Log(base::LogLevel::kInfo, "serve.ready",
+            {{"hi2", config.hi2}, {"hi3", config.hi3}, {"tls", tls.has_value()},
+             {"threads", config.threads}, {"raw_capture", config.raw_capture_dir}});
+  std::fprintf(stdout, "%s\n", ready.c_str());
+  std::fflush(stdout);
+
+  // Main loop: wait for a signal, doing housekeeping once a second.
+  int sig = 0;
+  for (;;) {
+    struct timespec one_second = {1, 0};
+    sig = sigtimedwait(&sigs, nullptr, &one_second);
+    if (sig == SIGTERM || sig == SIGINT) break;
+    base::Timestamp now = base::Now();
+    if (verifier) verifier->ExpirePending(now);
+    tracker.EvictIdle(now);
+  }
+  base::Log(base::LogLevel::kInfo, "serve.draining", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  // Drain: stop accepting, close connections (sessions flush to the sinks), flush the sinks.
+  (*server)->Shutdown();
+  if (verifier) verifier->ExpireAll();
+  absl::Status flushed = sink.Flush();
+  if (exporter) exporter->Stop();
+  if (!flushed.ok()) return fail(flushed);
+  base::Log(base::LogLevel::kInfo, "serve.stopped");
+  return 0;
+}
+
+}  // namespace tapvault::server

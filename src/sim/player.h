@@ -1,0 +1,70 @@
+// Plays a Scenario to a LEMF as a mediator does: HI2 and HI3 as separate outgoing TCP (or TLS)
+// connections with no handshake, PDUs back to back, keep-alives answered or the run fails,
+// reconnects that re-send the resend window byte for byte. Instead of sockets it can write the
+// two streams to files (tests, benchmarks, `tapvault inspect`). With several connections or
+// repetitions it is a load generator; a summary is returned for the JSON line of `feed`.
+//
+//   sim::PlayerOptions o{.hi2 = "127.0.0.1:9001", .hi3 = "127.0.0.1:9002", .rate = 1000};
+//   ASSIGN_OR_RETURN(sim::PlaySummary s, sim::PlayScenario(scenario, o));
+//   std::cout << s.ToJson().dump() << "\n";
+//
+// Errors: Unavailable (connect, send, TLS), DeadlineExceeded (no keep-aliveResponse in time),
+// InvalidArgument (options, an unexpected PDU from the LEMF), NotFound (files).
+// PlayScenario blocks; it runs one thread per connection.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "base/time.h"
+#include "nlohmann/json.hpp"
+#include "sim/scenario.h"
+
+namespace tapvault::sim {
+
+struct TlsOptions {
+  std::string cert_file;    // client certificate (PEM); "" = none
+  std::string key_file;     // its private key (PEM)
+  std::string ca_file;      // CA to verify the LEMF's certificate; "" = no verification
+  std::string server_name;  // checked against the LEMF certificate; "" = no name check (SNI = host)
+  bool force = false;       // TLS even without certificate or CA (--tls)
+  bool enabled() const { return force || !cert_file.empty() || !ca_file.empty(); }
+};
+
+struct PlayerOptions {
+  std::string hi2, hi3;          // HOST:PORT ("[::1]:9000" for IPv6)
+  std::string out_hi2, out_hi3;  // write to these files instead (both or none); connection i > 0
+                                 // writes to FILE.i
+  TlsOptions tls;
+  double rate = 0;               // PDUs per second over all connections; 0 = as fast as possible
+  uint32_t repeat = 1;           // plays of the scenario per connection
+  uint32_t connections = 1;      // mediator connection pairs, each with distinct CINs
+  std::optional<base::Timestamp> start;  // overrides the scenario's start
+  uint32_t connect_timeout_ms = 5000;    // per attempt window (also after a reconnect)
+};
+
+struct ChannelStats {
+  uint64_t pdus = 0;             // PS-PDUs sent (incl. keep-alives and re-sent ones)
+  uint64_t bytes = 0;            // all bytes sent (incl. malformed ones)
+  uint64_t keepalives = 0;
+  uint64_t keepalive_responses = 0;
+  uint64_t reconnects = 0;
+  uint64_t resent_pdus = 0;
+  uint64_t malformed = 0;
+};
+
+struct PlaySummary {
+  ChannelStats hi2, hi3;
+  uint32_t connections = 0;
+  double elapsed_s = 0;
+  nlohmann::json ToJson() const;
+};
+
+absl::StatusOr<PlaySummary> PlayScenario(const Scenario& scenario, const PlayerOptions& options);
+
+// Splits "host:port" / "[v6]:port".
+absl::Status SplitHostPort(std::string_view text, std::string& host, uint16_t& port);
+
+}  // namespace tapvault::sim
