@@ -378,7 +378,7 @@ int main(int argc, char** argv) {
   }
   std::printf("mode: %s; leak detection: %s\n", g_fork ? "fork per input" : "in-process",
 #ifdef TAPVAULT_ASAN
-              g_fork ? "LeakSanitizer" : "none (use --fork under ASan)"
+              g_fork ? "LeakSanitizer (unless ASAN_OPTIONS=detect_leaks=0)" : "none (use --fork)"
 #else
               asn1c_bench::MallocCounterEnabled() ? "malloc counter (live blocks)" : "none"
 #endif

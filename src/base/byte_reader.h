@@ -41,6 +41,11 @@ class ByteReader {
   constexpr Bytes data() const { return data_; }
   constexpr Bytes rest() const { return data_.subspan(pos_); }
 
+  // Moves the cursor back to an earlier position() (to undo a partial read).
+  constexpr void Rewind(size_t position) {
+    if (position <= pos_) pos_ = position;
+  }
+
   constexpr bool PeekU8(uint8_t& out) const {
     if (pos_ >= data_.size()) return false;
     out = static_cast<uint8_t>(data_[pos_]);

@@ -93,6 +93,7 @@ class Reader {
   absl::StatusOr<Reader> Enter(const Tlv& tlv) const;
 
  private:
+  absl::Status NextAt(size_t start, Tlv& out);
   absl::Status ReadHeader(base::ByteReader& in, Tlv& out, uint64_t& length, int depth) const;
   absl::Status FindEndOfContents(base::ByteReader& in, int depth, size_t& content_len) const;
 

@@ -12,14 +12,17 @@
 #include "gtest/gtest.h"
 #include "ingest/collecting_sink.h"
 #include "ingest/session.h"
-#include "ingest/testing/mini_codec.h"
+#include "proto/ipaccess/ipaccess_encode.h"
+#include "proto/li_ps/decode.h"
+#include "proto/li_ps/encode.h"
+#include "proto/stream/framer.h"
 
 namespace tapvault::ingest {
 namespace {
 
 std::string ReadCapture(const std::string& prefix) {
   const char* dir = std::getenv("TAPVAULT_SHARED_DIR");
-  std::string base = std::string(dir ? dir : "/work/shared") + "/data/openli/";
+  std::string base = std::string(dir ? dir : TAPVAULT_TEST_SHARED_DIR) + "/data/openli/";
   for (const char* name : {"integrity_HI2_20261128T204322_41712.raw",
                            "integrity_HI3_20261128T204322_41822.raw"}) {
     if (std::string(name).rfind(prefix, 0) == 0) {
@@ -40,7 +43,6 @@ struct Harness {
     ctx.tracker = &tracker;
     ctx.metrics = &metrics;
     ctx.verifier = verifier.get();
-    ctx.codec = testing::MiniCodec();
   }
   size_t Count(IntegrityOutcome o, uint8_t check_type) {
     size_t n = 0;
@@ -108,7 +110,8 @@ TEST(IntegrityVerifierTest, BitFlipInCoveredPduIsAMismatch) {
     ctx.elements = 0;
     ASSERT_TRUE(n.ok() && *n > 0);
     proto::PsPdu pdu;
-    ASSERT_TRUE(testing::MiniDecode(base::AsBytes(std::string_view(data).substr(pos, *n)), pdu).ok());
+    ASSERT_TRUE(
+        proto::li_ps::DecodePsPdu(base::AsBytes(std::string_view(data).substr(pos, *n)), pdu).ok());
     if (pdu.items[0].kind == proto::Kind::kCc && pos > 20000 && pdu.header.liid == "LEMFVOIP01") {
       std::string copy = data;
       copy[pos + *n - 1] ^= 0x01;
@@ -120,7 +123,7 @@ TEST(IntegrityVerifierTest, BitFlipInCoveredPduIsAMismatch) {
       ++flipped;
       pos += 5000;  // spread the flips over the capture
       while (pos < data.size()) {  // re-align on the next PDU start
-        auto s = FindPduStart(base::AsBytes(std::string_view(data)), pos);
+        auto s = proto::stream::FindPduStart(base::AsBytes(std::string_view(data)), pos);
         if (!s) break;
         pos = s->index;
         break;
@@ -144,8 +147,9 @@ TEST(IntegrityVerifierTest, MissingCoveredPduIsIncompleteOnExpiry) {
     ctx.elements = 0;
     ASSERT_TRUE(n.ok() && *n > 0);
     proto::PsPdu pdu;
-    ASSERT_TRUE(testing::MiniDecode(base::AsBytes(std::string_view(data).substr(pos, *n)), pdu).ok());
-    if (!dropped && pdu.items[0].kind == proto::Kind::kIri) {
+    ASSERT_TRUE(
+        proto::li_ps::DecodePsPdu(base::AsBytes(std::string_view(data).substr(pos, *n)), pdu).ok());
+    if (!dropped && proto::IsIri(pdu.items[0].kind)) {
       dropped = true;
     } else {
       out += data.substr(pos, *n);
@@ -161,55 +165,34 @@ TEST(IntegrityVerifierTest, MissingCoveredPduIsIncompleteOnExpiry) {
 
 // A synthetic stream: hash over three CC PDUs, sent before them; then a signature over that
 // hash PDU signed with our own P-256 key, verified with the configured public key.
-std::vector<std::byte> Pdu(uint32_t seq, std::string_view liid, uint32_t cin, std::string_view ne,
-                           const std::function<void(ber::Writer&)>& payload) {
-  ber::Writer w(ber::LengthForm::kLong3);
-  w.Begin(ber::Univ(ber::kSequence, true));
-  w.Begin(ber::Ctx(1, true));
-  const uint64_t arcs[] = {0, 4, 0, 2, 2, 5, 1, 17};
-  w.AddOid(ber::Ctx(0), arcs, false);
-  w.AddOctets(ber::Ctx(1), liid);
-  w.Begin(ber::Ctx(3, true));
-  w.Begin(ber::Ctx(0, true));
-  w.AddOctets(ber::Ctx(0), "OP");
-  w.AddOctets(ber::Ctx(1), ne);
-  w.End();
-  w.AddUnsigned(ber::Ctx(1), cin);
-  w.End();
-  w.AddUnsigned(ber::Ctx(4), seq);
-  w.End();
-  w.Begin(ber::Ctx(2, true));
-  payload(w);
-  w.End();
-  w.End();
-  return w.Take();
+proto::PsHeader Header(uint32_t seq, std::string_view ne) {
+  proto::PsHeader h;
+  h.liid = "L1";
+  h.operator_id = "OP";
+  h.network_element_id = ne;
+  h.cin = 77;
+  h.sequence_number = seq;
+  return h;
 }
 
+constexpr proto::li_ps::EncodeOptions kOpenLiLengths{.length_form = ber::LengthForm::kLong3};
+
 std::vector<std::byte> Cc(uint32_t seq, std::string_view content) {
-  return Pdu(seq, "L1", 77, "coll", [&](ber::Writer& w) {
-    w.Begin(ber::Ctx(1, true));  // cCPayloadSequence
-    w.Begin(ber::Univ(ber::kSequence, true));
-    w.AddOctets(ber::Ctx(9), content);
-    w.End();
-    w.End();
-  });
+  return proto::li_ps::EncodeCcPdu(
+      Header(seq, "coll"),
+      {.contents = [&](ber::Writer& w) { proto::ipaccess::WriteCc(w, base::AsBytes(content)); }},
+      kOpenLiLengths);
 }
 
 std::vector<std::byte> Check(uint32_t seq, const std::vector<uint32_t>& covered, uint8_t type,
                              std::string_view value) {
-  return Pdu(seq, "L1", 77, "med-1", [&](ber::Writer& w) {
-    w.Begin(ber::Ctx(2, true));   // tRIPayload
-    w.Begin(ber::Ctx(0, true));   // integrityCheck
-    w.Begin(ber::Ctx(0, true));
-    for (uint32_t s : covered) w.AddUnsigned(ber::Univ(ber::kInteger), s);
-    w.End();
-    w.AddInteger(ber::Ctx(1), type);
-    w.AddInteger(ber::Ctx(2), 2);  // CC
-    w.AddOctets(ber::Ctx(3), value);
-    w.AddInteger(ber::Ctx(type == 1 ? 4 : 5), 2);
-    w.End();
-    w.End();
-  });
+  proto::IntegrityCheck ic;
+  ic.sequence_numbers = covered;
+  ic.check_type = type;
+  ic.data_type = 2;  // CC
+  (type == 1 ? ic.hash_algorithm : ic.signature_algorithm) = 2;
+  ic.check_value = base::AsBytes(value);
+  return proto::li_ps::EncodeIntegrityPdu(Header(seq, "med-1"), ic, kOpenLiLengths);
 }
 
 std::string Str(const std::vector<std::byte>& v) {
@@ -256,8 +239,7 @@ TEST(IntegrityVerifierTest, HashBeforePdusAndSignatureWithConfiguredKey) {
     if (with_key) opts.signature_keys["med-1"] = pem;
     auto v = IntegrityVerifier::Create(opts, [&](const IntegrityResult& r) { sink.OnIntegrityResult(r); });
     ASSERT_TRUE(v.ok());
-    IngestContext ctx{.sink = &sink, .tracker = &tracker, .verifier = v->get(), .metrics = &metrics,
-                      .codec = testing::MiniCodec()};
+    IngestContext ctx{.sink = &sink, .tracker = &tracker, .verifier = v->get(), .metrics = &metrics};
     ConnectionInfo c;
     c.id = 9;
     Session s(c, ctx);
@@ -298,7 +280,7 @@ TEST(IntegrityVerifierTest, MemoryIsBounded) {
   for (uint32_t i = 0; i < 10000; ++i) {
     std::string pdu = Str(Cc(i, std::string(100, 'x')));
     proto::PsPdu decoded;
-    ASSERT_TRUE(testing::MiniDecode(base::AsBytes(pdu), decoded).ok());
+    ASSERT_TRUE(proto::li_ps::DecodePsPdu(base::AsBytes(pdu), decoded).ok());
     (*v)->ObservePdu(decoded, base::AsBytes(pdu), 1, base::Now());
   }
   EXPECT_GT((*v)->Counts().evicted_pdus, 9000u);

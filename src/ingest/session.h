@@ -10,23 +10,21 @@
 //   ...
 //   session.OnClose("peer closed");
 //
-// Framing (TS 102 232-1 has no framing of its own: PDUs are back to back): a PDU must start
-// with a SEQUENCE (0x30), a plausible length (<= max_pdu_bytes) and the pSHeader [1] (0xa1).
-// Anything else is a broken stream: the session scans forward for the next PS-PDU start
-// (30 len a1 len 80 07 04 00 02 02 05 01, the li-psDomainId) and resumes there (counted as a
-// resync), or, past max_resyncs / max_skip_bytes or with resync off, fails so the caller closes
-// the connection. A well-framed PDU that fails to decode is dropped, counted and logged with its
-// byte offset in the connection stream; the next PDU is unaffected.
+// Framing (TS 102 232-1 has no framing of its own: PDUs are back to back) is proto::stream::Framer:
+// a PDU must start with a SEQUENCE (0x30), a plausible length (<= max_pdu_bytes) and the
+// pSHeader [1] (0xa1). Anything else is a broken stream, counted in
+// tapvault_stream_errors_total{reason=<stream::SkipReasonName>}: the session scans forward for
+// the next PS-PDU start (30 len a1 len 80 07 04 00 02 02 05 01, the li-psDomainId) and resumes
+// there (counted as a resync), or, past max_resyncs / max_skip_bytes or with resync off, fails so
+// the caller closes the connection. A well-framed PDU that fails to decode is dropped, counted
+// and logged with its byte offset in the connection stream; the next PDU is unaffected.
 // Nothing but keep-aliveResponses is ever written back: OpenLI drops the connection otherwise.
 // Not thread-safe: one Session belongs to one connection on one network thread.
 #pragma once
 
 #include <cstdint>
-#include <functional>
-#include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "ingest/ingest_metrics.h"
@@ -34,6 +32,7 @@
 #include "ingest/record_sink.h"
 #include "ingest/sequence_tracker.h"
 #include "proto/record/record.h"
+#include "proto/stream/framer.h"
 
 namespace tapvault::ingest {
 
@@ -44,13 +43,6 @@ struct SessionOptions {
   uint64_t max_skip_bytes = 64u << 20;  // skipped while resynchronising, per connection
 };
 
-// The PS-PDU codec the session uses; defaults to proto::li_ps (tests and fuzzers may swap it).
-struct Codec {
-  std::function<absl::Status(base::Bytes, proto::PsPdu&)> decode;
-  std::function<std::vector<std::byte>(const proto::PsHeader&)> keepalive_response;
-  static Codec Default();
-};
-
 // Shared by all sessions. Everything but `verifier` is required; all must outlive the sessions.
 struct IngestContext {
   RecordSink* sink = nullptr;
@@ -58,16 +50,7 @@ struct IngestContext {
   IntegrityVerifier* verifier = nullptr;  // optional
   IngestMetrics* metrics = nullptr;
   SessionOptions options;
-  Codec codec = Codec::Default();
 };
-
-// Where the next PS-PDU may start in `data` at or after `from`: {index, complete}; complete is
-// false when the data ends before the whole start pattern could be checked. nullopt: none.
-struct PduStart {
-  size_t index;
-  bool complete;
-};
-std::optional<PduStart> FindPduStart(base::Bytes data, size_t from);
 
 class Session {
  public:
@@ -77,7 +60,8 @@ class Session {
   ~Session();
 
   // Feeds the next bytes of the stream; appends bytes to send back to `reply`. An error
-  // (FailedPrecondition / ResourceExhausted with the reason) means: close the connection.
+  // (FailedPrecondition / ResourceExhausted with the reason) means: close the connection; later
+  // calls fail. `data` need only live for the call.
   absl::Status OnBytes(base::Bytes data, std::string& reply);
   // The connection is gone (idempotent). Incomplete trailing bytes are counted and logged.
   void OnClose(std::string_view reason);
@@ -89,25 +73,23 @@ class Session {
   uint32_t resyncs() const { return resyncs_; }
 
  private:
-  // Frames and handles as many PDUs of `avail` as are complete; returns bytes consumed.
-  absl::StatusOr<size_t> Process(base::Bytes avail, uint64_t base_offset, std::string& reply);
   // A framing error at `offset`: enter resync mode or fail.
   absl::Status Broken(std::string_view reason, uint64_t offset);
+  // `n` more bytes skipped while resynchronising: fails past max_skip_bytes.
+  absl::Status Skipped(uint64_t n);
+  void LogResynced(uint64_t offset);
   void HandleFrame(base::Bytes frame, uint64_t offset, std::string& reply);
 
   ConnectionInfo info_;
   const IngestContext& ctx_;
-  std::vector<std::byte> buf_;     // unconsumed bytes (an incomplete PDU), bounded
-  uint64_t buf_offset_ = 0;        // stream offset of buf_[0]
+  proto::stream::Framer framer_;   // holds an incomplete PDU, bounded by max_pdu_bytes
   uint64_t stream_offset_end_ = 0; // total bytes received
-  bool resyncing_ = false;
+  bool broken_ = false;            // OnBytes failed: the connection is to be closed
   bool closed_ = false;
   uint32_t resyncs_ = 0;
   uint64_t skipped_bytes_ = 0;
   uint64_t pdus_accepted_ = 0;
   uint64_t decode_errors_ = 0;
-  bool warned_no_keepalive_encoder_ = false;
-  size_t indefinite_tried_bytes_ = 0;  // buffered size at the last incomplete walk
   proto::PsPdu pdu_;               // reused across frames
 };
 

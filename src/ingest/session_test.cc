@@ -10,14 +10,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ingest/collecting_sink.h"
-#include "ingest/testing/mini_codec.h"
+#include "proto/li_ps/decode.h"
+#include "proto/li_ps/encode.h"
 
 namespace tapvault::ingest {
 namespace {
 
 std::string ReadCapture(const std::string& name) {
   const char* dir = std::getenv("TAPVAULT_SHARED_DIR");
-  std::string path = std::string(dir ? dir : "/work/shared") + "/data/openli/" + name;
+  std::string path = std::string(dir ? dir : TAPVAULT_TEST_SHARED_DIR) + "/data/openli/" + name;
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
@@ -25,7 +26,7 @@ std::string ReadCapture(const std::string& name) {
 constexpr char kHi2[] = "microts_HI2_20261128T204233_34560.raw";
 constexpr char kHi3[] = "microts_HI3_20261128T204237_45928.raw";
 
-// Splits a capture into its PDUs with the mini decoder's framing (for expectations).
+// Splits a capture into its PDUs by BER lengths alone (for expectations).
 std::vector<std::string> Pdus(const std::string& stream) {
   std::vector<std::string> out;
   ber::Context ctx;
@@ -40,13 +41,24 @@ std::vector<std::string> Pdus(const std::string& stream) {
   return out;
 }
 
+// A keep-alive as OpenLI sends it (3-octet lengths) with the given sequence number.
+std::vector<std::byte> Keepalive(uint32_t seq) {
+  proto::PsHeader h;
+  h.liid = "openli-1.1.20";
+  h.operator_id = "LEMFTESTOP";
+  h.network_element_id = "med-6001";
+  h.cin = 0;
+  h.sequence_number = seq;
+  return proto::li_ps::EncodeTriPdu(h, proto::Kind::kKeepalive,
+                                    {.length_form = ber::LengthForm::kLong3});
+}
+
 class SessionTest : public ::testing::Test {
  protected:
   SessionTest() : metrics_(registry_), tracker_({}) {
     ctx_.sink = &sink_;
     ctx_.tracker = &tracker_;
     ctx_.metrics = &metrics_;
-    ctx_.codec = testing::MiniCodec();
   }
   ConnectionInfo Conn(uint64_t id, Handover h = Handover::kHi2) {
     ConnectionInfo c;
@@ -117,13 +129,13 @@ TEST_F(SessionTest, OneByteAtATime) {
 }
 
 TEST_F(SessionTest, KeepaliveIsAnsweredWithSameSequenceNumberAndNotTracked) {
-  std::vector<std::byte> ka = testing::MiniKeepalive(4242);
+  std::vector<std::byte> ka = Keepalive(4242);
   Session s(Conn(1), ctx_);
   std::string reply;
   ASSERT_TRUE(s.OnBytes(ka, reply).ok());
   ASSERT_FALSE(reply.empty());
   proto::PsPdu resp;
-  ASSERT_TRUE(testing::MiniDecode(base::AsBytes(reply), resp).ok());
+  ASSERT_TRUE(proto::li_ps::DecodePsPdu(base::AsBytes(reply), resp).ok());
   EXPECT_EQ(resp.header.sequence_number, 4242u);
   ASSERT_EQ(resp.items.size(), 1u);
   EXPECT_EQ(resp.items[0].kind, proto::Kind::kKeepaliveResponse);
@@ -144,7 +156,7 @@ TEST_F(SessionTest, NothingButKeepaliveResponsesIsSent) {
   // Every reply PDU is a keep-aliveResponse.
   for (const std::string& p : Pdus(reply)) {
     proto::PsPdu pdu;
-    ASSERT_TRUE(testing::MiniDecode(base::AsBytes(p), pdu).ok());
+    ASSERT_TRUE(proto::li_ps::DecodePsPdu(base::AsBytes(p), pdu).ok());
     EXPECT_EQ(pdu.items[0].kind, proto::Kind::kKeepaliveResponse);
   }
 }
@@ -278,16 +290,61 @@ TEST_F(SessionTest, TruncatedAtCloseIsCounted) {
   EXPECT_THAT(sink_.CloseReasons(), ::testing::ElementsAre("peer closed"));
 }
 
-TEST(FindPduStartTest, FindsOpenLiStartWithNonMinimalLengths) {
-  std::string d = std::string("\x00\x30\x82\x00\x9f\xa1\x5b\x80\x07\x04\x00\x02\x02\x05\x01\x11", 16);
-  auto s = FindPduStart(base::AsBytes(d), 0);
-  ASSERT_TRUE(s.has_value());
-  EXPECT_EQ(s->index, 1u);
-  EXPECT_TRUE(s->complete);
-  auto partial = FindPduStart(base::AsBytes(std::string_view(d).substr(0, 9)), 0);
-  ASSERT_TRUE(partial.has_value());
-  EXPECT_FALSE(partial->complete);
-  EXPECT_FALSE(FindPduStart(base::AsBytes(std::string_view("\x30\x03\x02\x01\x00", 5)), 0));
+// A garbage run spread over many OnBytes calls is one resync, and every byte after the failed
+// one is counted as skipped.
+TEST_F(SessionTest, GarbageAcrossManyChunksIsOneResync) {
+  std::vector<std::string> pdus = Pdus(ReadCapture(kHi2));
+  std::string garbage(1000, '\x01');
+  std::string data = pdus[0] + garbage + pdus[1];
+  Session s(Conn(1), ctx_);
+  std::string reply;
+  for (size_t pos = 0; pos < data.size(); pos += 7) {
+    ASSERT_TRUE(s.OnBytes(base::AsBytes(std::string_view(data).substr(pos, 7)), reply).ok());
+  }
+  auto recs = sink_.Records();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[1].stream_offset, pdus[0].size() + garbage.size());
+  EXPECT_EQ(s.resyncs(), 1u);
+  EXPECT_EQ(Stream("bad_tag"), 1u);
+  EXPECT_EQ(registry_.CounterValue("tapvault_stream_resync_skipped_bytes_total"),
+            garbage.size() - 1);
+}
+
+TEST_F(SessionTest, EachFramingErrorIsCountedByReason) {
+  ctx_.options.max_pdu_bytes = 256;
+  std::vector<std::string> pdus = Pdus(ReadCapture(kHi2));
+  std::string not_ps_pdu("\x30\x03\x02\x01\x00", 5);
+  // Each begins like a PS-PDU (indefinite length), so the resync after the previous error stops
+  // there.
+  std::string start("\x30\x80\xa1\x09\x80\x07\x04\x00\x02\x02\x05\x01\x2b", 13);
+  std::string malformed = start + std::string("\x02\x85\x00\x00\x00\x00\x01", 7);
+  std::string too_large = start + std::string("\x04\x82\x01\x00", 4) + std::string(256, 'x');
+  std::string data = not_ps_pdu + malformed + too_large + pdus[0];
+  Session s(Conn(1), ctx_);
+  std::string reply;
+  ASSERT_TRUE(s.OnBytes(base::AsBytes(data), reply).ok());
+  EXPECT_EQ(Stream("not_ps_pdu"), 1u);
+  EXPECT_EQ(Stream("malformed_tlv"), 1u);
+  EXPECT_EQ(Stream("pdu_too_large"), 1u);
+  EXPECT_EQ(s.resyncs(), 3u);
+  ASSERT_EQ(sink_.Records().size(), 1u);
+  EXPECT_EQ(sink_.Records()[0].stream_offset, data.size() - pdus[0].size());
+}
+
+// After a fatal framing error the session takes no more bytes, and the bytes left over are not
+// also reported as a truncated PDU at close.
+TEST_F(SessionTest, AfterFatalErrorNoMoreBytesAndNoTruncation) {
+  ctx_.options.resync = false;
+  std::vector<std::string> pdus = Pdus(ReadCapture(kHi2));
+  std::string data = pdus[0] + "junk" + pdus[1].substr(0, 10);
+  Session s(Conn(1), ctx_);
+  std::string reply;
+  EXPECT_EQ(s.OnBytes(base::AsBytes(data), reply).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.OnBytes(base::AsBytes(pdus[2]), reply).code(), absl::StatusCode::kFailedPrecondition);
+  s.OnClose("broken");
+  EXPECT_EQ(Stream("bad_tag"), 1u);
+  EXPECT_EQ(Stream("truncated_at_close"), 0u);
+  EXPECT_EQ(sink_.Records().size(), 1u);
 }
 
 }  // namespace

@@ -34,7 +34,9 @@ Summary Decode(std::istream& in, std::ostream& out, std::ostream& err) {
       proto::stream::Framer::Result r = framer.Next(eof);
       if (r.event == proto::stream::Framer::Event::kNeedMore) break;
       if (r.event == proto::stream::Framer::Event::kSkipped) {
-        error(r.offset, base::StrCat("skipped ", r.skipped, " bytes: ", r.reason));
+        error(r.offset, base::StrCat("skipped ", r.skipped, " bytes: ",
+                                     proto::stream::SkipReasonName(r.reason),
+                                     r.detail.empty() ? "" : ": ", r.detail));
       } else {
         ++summary.pdus;
         absl::Status s = proto::li_ps::DecodePsPdu(r.frame, pdu);

@@ -24,33 +24,12 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "harness.h"
 #include "nlohmann/json.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
-using asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// The environment the test helper sets; fall back to the tree layout when a CMake version
-// passes only the first variable of the ENVIRONMENT list (gtest_discover_tests).
-fs::path SharedDir() {
-  if (const char* d = std::getenv("TAPVAULT_SHARED_DIR")) return d;
-  if (const char* s = std::getenv("TAPVAULT_SOURCE_DIR")) return fs::path(s) / "testdata";
-  return "/work/shared";
-}
-std::string Binary() {
-  if (const char* b = std::getenv("TAPVAULT_BINARY")) return b;
-  // <build>/tests/integration/serve_integration_test -> <build>/tapvault
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  return (self.parent_path().parent_path().parent_path() / "tapvault").string();
-}
+using namespace tapvault::itest;
 
 std::string Capture(const std::string& name) {
   return Slurp(SharedDir() / "data/openli" / name);
@@ -106,128 +85,6 @@ int64_t SeqOf(const std::string& pdu) {
 bool IsKeepalive(const std::string& pdu) {
   return pdu.find("openli-1.1.20") != std::string::npos &&
          pdu.find(std::string("\xa2\x02\x83\x00", 4)) != std::string::npos;
-}
-
-class ServeProcess {
- public:
-  explicit ServeProcess(std::vector<std::string> args) {
-    dir_ = fs::temp_directory_path() /
-           ("tv_serve_" + std::to_string(getpid()) + "_" + std::to_string(counter_++) + "_" +
-            std::to_string(Clock::now().time_since_epoch().count()));
-    fs::create_directories(dir_);
-    int out[2];
-    if (pipe(out) != 0) return;
-    std::string binary = Binary();
-    std::string err = (dir_ / "stderr.log").string();
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], 1);
-      int fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 2);
-      close(out[0]);
-      std::vector<char*> argv;
-      argv.push_back(binary.data());
-      std::string serve = "serve";
-      argv.push_back(serve.data());
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(binary.c_str(), argv.data());
-      dprintf(2, "exec %s failed: %s\n", binary.c_str(), strerror(errno));
-      _exit(127);
-    }
-    close(out[1]);
-    out_fd_ = out[0];
-  }
-  ~ServeProcess() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (out_fd_ >= 0) close(out_fd_);
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  const fs::path& dir() const { return dir_; }
-
-  // The ready line, parsed; null on timeout.
-  nlohmann::json WaitReady(int timeout_ms = 15000) {
-    std::string line;
-    auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (Clock::now() < deadline) {
-      pollfd p{out_fd_, POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      char c;
-      if (read(out_fd_, &c, 1) != 1) break;
-      if (c == '\n') return nlohmann::json::parse(line, nullptr, false);
-      line.push_back(c);
-    }
-    return nullptr;
-  }
-  // SIGTERM, then the exit code (-1 on timeout / abnormal end).
-  int Terminate(int timeout_ms = 15000) {
-    kill(pid_, SIGTERM);
-    auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (Clock::now() < deadline) {
-      int status;
-      pid_t r = waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        exited_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
-  }
-  std::string Stderr() const { return Slurp(dir_ / "stderr.log"); }
-
- private:
-  static inline int counter_ = 0;
-  fs::path dir_;
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  bool exited_ = false;
-};
-
-tcp::endpoint Endpoint(const std::string& addr) {
-  size_t c = addr.rfind(':');
-  return {asio::ip::make_address(addr.substr(0, c)),
-          static_cast<uint16_t>(std::stoi(addr.substr(c + 1)))};
-}
-
-// Value of one metric line ("name{labels}"), 0 if absent.
-double Metric(const std::string& metrics_addr, const std::string& series) {
-  size_t c = metrics_addr.rfind(':');
-  httplib::Client cli(metrics_addr.substr(0, c), std::stoi(metrics_addr.substr(c + 1)));
-  auto res = cli.Get("/metrics");
-  if (!res || res->status != 200) return -1;
-  std::istringstream in(res->body);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  return 0;
-}
-
-// Polls until the metric reaches `want` (or the deadline); returns the last value.
-double WaitMetric(const std::string& addr, const std::string& series, double want,
-                  int timeout_ms = 10000) {
-  double v = 0;
-  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (Clock::now() < deadline) {
-    v = Metric(addr, series);
-    if (v >= want) return v;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return v;
-}
-
-std::vector<fs::path> Files(const fs::path& dir, const std::string& prefix) {
-  std::vector<fs::path> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.path().filename().string().rfind(prefix, 0) == 0) out.push_back(e.path());
-  }
-  return out;
 }
 
 class Serve : public ::testing::Test {
@@ -416,32 +273,6 @@ TEST_F(Serve, ThousandConcurrentConnections) {
 }
 
 // --- TLS ---------------------------------------------------------------------------------------
-
-int Run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
-
-struct Pki {
-  fs::path dir;
-  bool ok = false;
-  explicit Pki(const fs::path& d) : dir(d) {
-    fs::create_directories(dir);
-    std::string D = dir.string();
-    auto key = [&](const std::string& n) {
-      return Run("openssl ecparam -name prime256v1 -genkey -noout -out " + D + "/" + n + ".key");
-    };
-    auto sign = [&](const std::string& n, const std::string& cn) {
-      return Run("openssl req -new -key " + D + "/" + n + ".key -subj /CN=" + cn + " -out " + D +
-                 "/" + n + ".csr") == 0 &&
-             Run("openssl x509 -req -in " + D + "/" + n + ".csr -CA " + D + "/ca.crt -CAkey " + D +
-                 "/ca.key -CAcreateserial -days 2 -out " + D + "/" + n + ".crt") == 0;
-    };
-    ok = key("ca") == 0 &&
-         Run("openssl req -x509 -new -key " + D + "/ca.key -subj /CN=test-ca -days 2 -out " + D +
-             "/ca.crt") == 0 &&
-         key("server") == 0 && sign("server", "localhost") && key("med1") == 0 &&
-         sign("med1", "med-1") && key("rogue") == 0 && sign("rogue", "rogue");
-  }
-  std::string P(const std::string& f) const { return (dir / f).string(); }
-};
 
 using TlsSocket = asio::ssl::stream<tcp::socket>;
 

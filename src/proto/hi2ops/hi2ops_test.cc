@@ -446,6 +446,31 @@ TEST(Hi2Iri, SegmentedSipUri) {
   EXPECT_THAT(d.item.parties, ElementsAre(P(PartyRole::kTerminating, "sip:bob@example.com")));
 }
 
+// IRI-Parameters sIPMessage [30]: the SIP headers name parties too, and the filter must see them.
+TEST(Hi2Iri, SipMessagePartiesAreExtracted) {
+  const std::string sip =
+      "INVITE sip:+31201234567@ims.example.nl SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1\r\n"
+      "From: <sip:+31612345678@ims.example.nl>;tag=1\r\n"
+      "To: <tel:+31201234567>\r\n"
+      "P-Asserted-Identity: <tel:+31612345678>\r\n"
+      "Call-ID: abc@10.0.0.1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+  ber::Writer w;
+  w.Begin(ber::Ctx(5, true));
+  w.Begin(ber::Ctx(0, true));
+  w.AddOctets(ber::Ctx(1), "L");
+  w.AddOctets(ber::Ctx(30), sip);
+  w.End();
+  w.End();
+  Decoded d = DecodeBytes(w.Take());
+  ASSERT_TRUE(d.status.ok()) << d.status;
+  EXPECT_THAT(d.item.parties,
+              ::testing::IsSupersetOf({P(PartyRole::kSipRequestUri, "sip:+31201234567@ims.example.nl"),
+                                       P(PartyRole::kSipFrom, "sip:+31612345678@ims.example.nl"),
+                                       P(PartyRole::kSipTo, "tel:+31201234567"),
+                                       P(PartyRole::kSipPAssertedIdentity, "tel:+31612345678")}));
+}
+
 TEST(Hi2Iri, MalformedNumberIsAnError) {
   // callingPartyNumber { iSUP-Format = 84 }: one octet, where Q.763 needs two.
   ber::Writer w;

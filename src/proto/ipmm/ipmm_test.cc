@@ -50,7 +50,7 @@ std::string ReadFile(const std::string& path) {
 
 std::string SharedDir() {
   const char* d = std::getenv("TAPVAULT_SHARED_DIR");
-  return d ? d : "/work/shared";
+  return d ? d : TAPVAULT_TEST_SHARED_DIR;
 }
 
 // Splits a raw handover stream into PS-PDUs.

@@ -156,11 +156,13 @@ absl::Status ReadDomainId(const Tlv& tlv, std::vector<uint64_t>& arcs) {
 absl::Status DecodeNetworkIdentifier(const ber::Reader& parent, const Tlv& tlv, ber::Context& ctx,
                                      PsPdu& pdu) {
   ASSIGN_OR_RETURN(ber::Reader r, parent.Enter(tlv));
+  bool have_operator = false;
   while (!r.AtEnd()) {
     Tlv f;
     RETURN_IF_ERROR(r.Next(f));
     if (f.IsContext(0)) {
       RETURN_IF_ERROR(ReadText(f, ctx, pdu, pdu.header.operator_id));
+      have_operator = true;
     } else if (f.IsContext(1)) {
       RETURN_IF_ERROR(ReadText(f, ctx, pdu, pdu.header.network_element_id));
     } else if (f.IsContext(2)) {
@@ -169,6 +171,8 @@ absl::Status DecodeNetworkIdentifier(const ber::Reader& parent, const Tlv& tlv, 
       ++pdu.skipped_unknown;
     }
   }
+  // Mandatory (no OPTIONAL): a missing one is a malformed PDU, not an extension to skip.
+  if (!have_operator) return Error(tlv, "networkIdentifier without operatorIdentifier");
   return absl::OkStatus();
 }
 
@@ -204,7 +208,7 @@ absl::Status DecodeHeader(const ber::Reader& parent, const Tlv& tlv, ber::Contex
                           PsPdu& pdu) {
   ASSIGN_OR_RETURN(ber::Reader r, parent.Enter(tlv));
   PsHeader& h = pdu.header;
-  bool have_liid = false, have_comm_id = false, have_seq = false;
+  bool have_domain = false, have_liid = false, have_comm_id = false, have_seq = false;
   bool have_micro = false;
   while (!r.AtEnd()) {
     Tlv f;
@@ -216,6 +220,7 @@ absl::Status DecodeHeader(const ber::Reader& parent, const Tlv& tlv, ber::Contex
     switch (f.tag.number) {
       case 0:  // li-psDomainId
         RETURN_IF_ERROR(ReadDomainId(f, h.domain_id));
+        have_domain = true;
         break;
       case 1:  // lawfulInterceptionIdentifier
         RETURN_IF_ERROR(ReadText(f, ctx, pdu, h.liid));
@@ -264,6 +269,7 @@ absl::Status DecodeHeader(const ber::Reader& parent, const Tlv& tlv, ber::Contex
         ++pdu.skipped_unknown;
     }
   }
+  if (!have_domain) return Error(tlv, "PSHeader without li-psDomainId");
   if (!have_liid) return Error(tlv, "PSHeader without lawfulInterceptionIdentifier");
   if (!have_comm_id) return Error(tlv, "PSHeader without communicationIdentifier");
   if (!have_seq) return Error(tlv, "PSHeader without sequenceNumber");

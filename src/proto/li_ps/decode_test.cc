@@ -618,6 +618,8 @@ TEST(DecodePsPdu, SequenceNumberAbove32BitsFails) {
   ber::Writer w;
   w.Begin(ber::Univ(ber::kSequence, true));
   w.Begin(ber::Ctx(1, true));
+  const uint64_t domain[] = {0, 4, 0, 2, 2, 5, 1, 43};
+  w.AddOid(ber::Ctx(0), domain, /*relative=*/false);
   w.AddOctets(ber::Ctx(1), "X");
   w.Begin(ber::Ctx(3, true));
   w.Begin(ber::Ctx(0, true));
@@ -729,7 +731,7 @@ TEST(Robustness, EveryBitFlipIsHandled) {
   }
 }
 
-// A flip in the tag number or class of a mandatory header field (LIID [1],
+// A flip in the tag number or class of a mandatory header field (li-psDomainId [0], LIID [1],
 // communicationIdentifier [3], sequenceNumber [4]) removes that field: the PDU must fail.
 TEST(Robustness, FlippedMandatoryHeaderTagsFail) {
   for (const std::vector<std::byte>& original : Samples()) {
@@ -744,7 +746,7 @@ TEST(Robustness, FlippedMandatoryHeaderTagsFail) {
     while (!hf.AtEnd()) {
       ber::Tlv f;
       ASSERT_TRUE(hf.Next(f).ok());
-      if (!(f.IsContext(1) || f.IsContext(3) || f.IsContext(4))) continue;
+      if (!(f.IsContext(0) || f.IsContext(1) || f.IsContext(3) || f.IsContext(4))) continue;
       for (int bit : {0, 1, 2, 3, 4, 6, 7}) {
         std::vector<std::byte> frame = original;
         frame[f.offset] ^= std::byte(1 << bit);
@@ -753,7 +755,7 @@ TEST(Robustness, FlippedMandatoryHeaderTagsFail) {
       }
       ++checked;
     }
-    EXPECT_EQ(checked, 3);
+    EXPECT_EQ(checked, 4);
   }
 }
 

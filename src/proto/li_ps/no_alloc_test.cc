@@ -39,7 +39,7 @@ namespace {
 
 std::vector<std::byte> ReadCapture(const std::string& name) {
   const char* shared = std::getenv("TAPVAULT_SHARED_DIR");
-  std::ifstream in(std::string(shared ? shared : "/work/shared") + "/data/openli/" + name,
+  std::ifstream in(std::string(shared ? shared : TAPVAULT_TEST_SHARED_DIR) + "/data/openli/" + name,
                    std::ios::binary);
   std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const auto* p = reinterpret_cast<const std::byte*>(s.data());

@@ -29,7 +29,7 @@ using ::testing::ElementsAreArray;
 
 std::string DataDir() {
   const char* shared = std::getenv("TAPVAULT_SHARED_DIR");
-  return std::string(shared ? shared : "/work/shared") + "/data/openli/";
+  return std::string(shared ? shared : TAPVAULT_TEST_SHARED_DIR) + "/data/openli/";
 }
 
 std::vector<std::byte> ReadFile(const std::string& name) {
