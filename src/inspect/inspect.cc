@@ -45,8 +45,8 @@ Summary Decode(std::istream& in, std::ostream& out, std::ostream& err) {
                                        base::View(s.message())));
         } else {
           for (const proto::PayloadItem& item : pdu.items) {
-            nlohmann::json j = ItemToJson(pdu, item);
-            j["offset"] = r.offset;
+            nlohmann::ordered_json j = {{"offset", r.offset}};
+            j.update(ItemToJson(pdu, item));
             out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
             ++summary.items;
           }

@@ -11,9 +11,9 @@ namespace {
 std::string S(std::string_view v) { return std::string(v); }
 }  // namespace
 
-nlohmann::json HeaderToJson(const proto::PsPdu& pdu) {
+nlohmann::ordered_json HeaderToJson(const proto::PsPdu& pdu) {
   const proto::PsHeader& h = pdu.header;
-  nlohmann::json j = nlohmann::json::object();
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
   j["liid"] = S(h.liid);
   j["network_id"] = h.network_element_id.empty()
                         ? S(h.operator_id)
@@ -30,10 +30,10 @@ nlohmann::json HeaderToJson(const proto::PsPdu& pdu) {
   return j;
 }
 
-nlohmann::json ItemToJson(const proto::PsPdu& pdu, const proto::PayloadItem& item) {
-  nlohmann::json j = HeaderToJson(pdu);
-  j["kind"] = S(proto::KindName(item.kind));
-  j["service"] = S(proto::ServiceName(item.service));
+nlohmann::ordered_json ItemToJson(const proto::PsPdu& pdu, const proto::PayloadItem& item) {
+  nlohmann::ordered_json j = {{"kind", S(proto::KindName(item.kind))},
+                              {"service", S(proto::ServiceName(item.service))}};
+  j.update(HeaderToJson(pdu));
   if (item.timestamp) j["item_ts"] = base::FormatRfc3339(*item.timestamp);
   if (item.kind == proto::Kind::kCc) {
     j["direction"] = S(proto::DirectionName(item.direction));
@@ -42,9 +42,9 @@ nlohmann::json ItemToJson(const proto::PsPdu& pdu, const proto::PayloadItem& ite
     j["direction"] = S(proto::DirectionName(item.direction));
   }
   if (proto::IsIri(item.kind)) {
-    nlohmann::json parties = nlohmann::json::array();
+    nlohmann::ordered_json parties = nlohmann::ordered_json::array();
     for (const proto::Party& p : item.parties) {
-      nlohmann::json pj = {{"role", S(proto::PartyRoleName(p.role))}, {"id", p.id}};
+      nlohmann::ordered_json pj = {{"role", S(proto::PartyRoleName(p.role))}, {"id", p.id}};
       if (p.nature != proto::NumberNature::kNotGiven) pj["nature"] = S(proto::NumberNatureName(p.nature));
       parties.push_back(std::move(pj));
     }
@@ -52,7 +52,7 @@ nlohmann::json ItemToJson(const proto::PsPdu& pdu, const proto::PayloadItem& ite
     if (!item.content.empty()) j["bytes"] = item.content.size();
   }
   if (!item.attributes.empty()) {
-    nlohmann::json attrs = nlohmann::json::object();
+    nlohmann::ordered_json attrs = nlohmann::ordered_json::object();
     for (const auto& [k, v] : item.attributes) attrs[S(k)] = v;
     j["attributes"] = std::move(attrs);
   }
