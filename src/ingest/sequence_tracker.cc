@@ -105,6 +105,17 @@ SequenceVerdict SequenceTracker::Observe(std::string_view key, uint32_t seq, bas
   return SequenceVerdict::kReordered;
 }
 
+void SequenceTracker::Forget(std::string_view key, uint32_t seq, base::Bytes raw) {
+  if (key.empty()) return;
+  const uint64_t hash = ContentHash(raw);
+  Shard& shard = ShardFor(key);
+  absl::MutexLock lock(&shard.mu);
+  auto it = shard.streams.find(absl::string_view(key.data(), key.size()));
+  if (it == shard.streams.end()) return;
+  Slot& slot = it->second.slots[seq % options_.window];
+  if (slot.used && slot.seq == seq && slot.hash == hash) slot.used = false;
+}
+
 size_t SequenceTracker::EvictIdle(base::Timestamp now) {
   size_t evicted = 0;
   int64_t cutoff = now.unix_us - options_.idle_timeout_us;

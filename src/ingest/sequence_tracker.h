@@ -57,6 +57,9 @@ class SequenceTracker {
                           base::Timestamp now);
 
   // Drops keys not seen since `now - idle_timeout_us`; returns how many.
+  // Undoes Observe() of exactly this PDU (same key, number and bytes), e.g. when the sink did not
+  // keep it: a later re-send is then not a duplicate. Counters are not rewound.
+  void Forget(std::string_view key, uint32_t seq, base::Bytes raw);
   size_t EvictIdle(base::Timestamp now);
   size_t KeyCount() const;
   SequenceCounts Counts() const;

@@ -29,6 +29,18 @@ TEST(SequenceTrackerTest, ClassifiesInOrderGapReorderDuplicateConflict) {
   EXPECT_EQ(c.conflicts, 1u);
 }
 
+TEST(SequenceTrackerTest, ForgetUndoesOnlyThatPdu) {
+  SequenceTracker t({});
+  const std::string a = "a", b = "b";
+  base::Timestamp now{1};
+  EXPECT_EQ(t.Observe("k", 5, base::AsBytes(a), now), SequenceVerdict::kFirst);
+  t.Forget("k", 5, base::AsBytes(b));  // other bytes: not the PDU that was seen
+  EXPECT_EQ(t.Observe("k", 5, base::AsBytes(a), now), SequenceVerdict::kDuplicate);
+  t.Forget("k", 5, base::AsBytes(a));
+  EXPECT_EQ(t.Observe("k", 5, base::AsBytes(a), now), SequenceVerdict::kReordered);
+  t.Forget("unknown", 1, base::AsBytes(a));  // no such stream: nothing happens
+}
+
 TEST(SequenceTrackerTest, KeysAreIndependentAndEmptyKeyIsUntracked) {
   SequenceTracker t({});
   EXPECT_EQ(t.Observe("a", 1, B("x"), T(1)), SequenceVerdict::kFirst);

@@ -117,8 +117,9 @@ void Session::HandleFrame(base::Bytes frame, uint64_t offset, std::string& reply
   }
 
   base::Timestamp now = base::Now();
-  SequenceVerdict verdict = ctx_.tracker->Observe(SequenceTracker::KeyOf(pdu_),
-                                                  pdu_.header.sequence_number, frame, now);
+  const std::string key = SequenceTracker::KeyOf(pdu_);
+  SequenceVerdict verdict =
+      ctx_.tracker->Observe(key, pdu_.header.sequence_number, frame, now);
   m.Verdict(verdict).Inc();
   if (verdict == SequenceVerdict::kDuplicate) return;  // counted; stored once already
   if (verdict == SequenceVerdict::kConflict || verdict == SequenceVerdict::kGap) {
@@ -140,6 +141,9 @@ void Session::HandleFrame(base::Bytes frame, uint64_t offset, std::string& reply
   rec.verdict = verdict;
   absl::Status st = ctx_.sink->Accept(rec);
   if (!st.ok()) {
+    // Not kept: forget having seen it, so that the mediator's re-send is taken, not dropped as
+    // a duplicate.
+    ctx_.tracker->Forget(key, pdu_.header.sequence_number, frame);
     m.sink_errors.Inc();
     base::Log(base::LogLevel::kError, "ingest.sink_error",
               {{"conn", info_.id}, {"offset", offset}, {"reason", base::View(st.message())}});

@@ -280,6 +280,27 @@ TEST_F(SessionTest, SinkErrorIsCountedAndStreamContinues) {
   EXPECT_EQ(registry_.CounterValue("tapvault_sink_errors_total"), 2u);
 }
 
+// What the sink did not keep is not remembered as seen: the mediator's re-send is taken.
+TEST_F(SessionTest, PduTheSinkRefusedIsTakenWhenResent) {
+  std::vector<std::string> pdus = Pdus(ReadCapture(kHi2));
+  std::string reply;
+  sink_.SetFailForTest(true);
+  {
+    Session s(Conn(1), ctx_);
+    ASSERT_TRUE(s.OnBytes(base::AsBytes(pdus[0]), reply).ok());
+  }
+  sink_.SetFailForTest(false);
+  {
+    Session s(Conn(2), ctx_);
+    ASSERT_TRUE(s.OnBytes(base::AsBytes(pdus[0]), reply).ok());
+  }
+  auto recs = sink_.Records();
+  ASSERT_EQ(recs.size(), 2u);  // offered twice, kept the second time
+  EXPECT_NE(recs[1].verdict, SequenceVerdict::kDuplicate);
+  EXPECT_EQ(registry_.CounterValue("tapvault_sequence_verdicts_total", {{"verdict", "duplicate"}}),
+            0u);
+}
+
 TEST_F(SessionTest, TruncatedAtCloseIsCounted) {
   std::vector<std::string> pdus = Pdus(ReadCapture(kHi2));
   Session s(Conn(1), ctx_);
