@@ -130,7 +130,7 @@ class Fields {
  private:
   const toml::table& table_;
   std::string_view source_;
-  std::string_view what_;
+  std::string what_;  // owned: callers pass temporaries ("party 'x'")
   std::set<std::string> used_;
   absl::Status status_;
 };

@@ -399,7 +399,8 @@ TEST(DecodeIri, OriginalIpmmMessageIpv4Udp) {
   w.AddOctets(ber::Ctx(0), packet);
   w.End();
   w.End();
-  Decoded d = Decode(w.Take(), true);
+  const std::vector<std::byte> element = w.Take();  // the decoded views point into it
+  Decoded d = Decode(element, true);
   ASSERT_TRUE(d.status.ok()) << d.status;
   EXPECT_EQ(base::AsString(d.item.content), packet);
   EXPECT_THAT(d.item.attributes, Contains(Pair("ip.src", "10.0.0.1")));
@@ -428,7 +429,8 @@ TEST(DecodeIri, SegmentedSipContent) {
   w.End();
   w.End();
   w.End();
-  Decoded d = Decode(w.Take(), true);
+  const std::vector<std::byte> element = w.Take();  // the decoded views point into it
+  Decoded d = Decode(element, true);
   ASSERT_TRUE(d.status.ok()) << d.status;
   EXPECT_EQ(base::AsString(d.item.content), kInvite);
   EXPECT_EQ(d.item.parties.size(), 4u);
@@ -443,7 +445,8 @@ TEST(DecodeIri, UnknownAlternativesAndExtensionsAreSkipped) {
   w.End();
   w.AddOctets(ber::Ctx(40), "extension");
   w.End();
-  Decoded d = Decode(w.Take(), true);
+  const std::vector<std::byte> element = w.Take();  // the decoded views point into it
+  Decoded d = Decode(element, true);
   ASSERT_TRUE(d.status.ok()) << d.status;
   EXPECT_EQ(d.pdu.skipped_unknown, 2u);
   EXPECT_THAT(d.item.parties, IsEmpty());
