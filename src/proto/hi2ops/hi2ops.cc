@@ -2,6 +2,8 @@
 // folder; number formats per ITU-T Q.763 (ISUP), Q.931 (DSS1) and 3GPP TS 29.002 (MAP).
 #include "proto/hi2ops/hi2ops.h"
 
+#include "proto/record/field.h"
+
 #include "sip/party_extractor.h"
 
 #include <string_view>
@@ -88,12 +90,7 @@ PartyRole RoleOf(std::optional<int64_t> qualifier) {
 }
 
 // Reads an OCTET STRING-like field (primitive or segmented).
-absl::StatusOr<Bytes> Octets(const Tlv& tlv, ber::Context& ctx, PsPdu& pdu) {
-  std::string scratch;
-  ASSIGN_OR_RETURN(Bytes b, ber::StringOctets(tlv, ctx, &scratch));
-  if (tlv.tag.constructed) return base::AsBytes(pdu.Own(std::move(scratch)));
-  return b;
-}
+constexpr auto& Octets = FieldOctets;
 
 absl::StatusOr<int64_t> Enum(const Tlv& tlv) { return ber::DecodeInteger(tlv); }
 

@@ -6,6 +6,8 @@
 // The CC path (DecodeCc) allocates nothing unless the packet comes as a BER-segmented string.
 #include "proto/ipaccess/ipaccess.h"
 
+#include "proto/record/field.h"
+
 #include <arpa/inet.h>
 
 #include <bit>
@@ -40,14 +42,8 @@ ber::Reader Children(const Tlv& tlv, ber::Context& ctx) {
 }
 
 absl::Status ReadText(const Tlv& tlv, ber::Context& ctx, PsPdu& pdu, std::string_view& out) {
-  if (!tlv.tag.constructed) {
-    out = base::AsString(tlv.value);
-    return absl::OkStatus();
-  }
-  std::string scratch;
-  ASSIGN_OR_RETURN(Bytes joined, ber::StringOctets(tlv, ctx, &scratch));
-  (void)joined;
-  out = pdu.Own(std::move(scratch));
+  ASSIGN_OR_RETURN(Bytes octets, FieldOctets(tlv, ctx, pdu));
+  out = base::AsString(octets);
   return absl::OkStatus();
 }
 

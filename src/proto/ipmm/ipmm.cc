@@ -4,6 +4,8 @@
 // (X.680 31.2.7).
 #include "proto/ipmm/ipmm.h"
 
+#include "proto/record/field.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -23,16 +25,7 @@ constexpr size_t kMaxAdditionalSignalling = 64;  // sipHeaderLine elements looke
 
 // The octets of a string-typed TLV; a segmented (constructed) one is joined into pdu.owned.
 absl::Status Octets(const Tlv& tlv, ber::Context& ctx, PsPdu& pdu, Bytes& out) {
-  if (!tlv.tag.constructed) {
-    out = tlv.value;
-    return absl::OkStatus();
-  }
-  std::string scratch;
-  ASSIGN_OR_RETURN(Bytes joined, ber::StringOctets(tlv, ctx, &scratch));
-  size_t size = joined.size();
-  std::string_view kept = pdu.Own(std::move(scratch));
-  // `joined` pointed into `scratch`, whose buffer may have moved (short-string storage).
-  out = base::AsBytes(kept.substr(0, size));
+  ASSIGN_OR_RETURN(out, FieldOctets(tlv, ctx, pdu));
   return absl::OkStatus();
 }
 

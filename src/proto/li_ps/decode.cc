@@ -10,6 +10,8 @@
 // views into the frame (only BER-segmented strings are joined into pdu.owned).
 #include "proto/li_ps/decode.h"
 
+#include "proto/record/field.h"
+
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -37,14 +39,8 @@ absl::Status Error(const Tlv& tlv, std::string_view what) {
 // The octets of a string-typed field. Primitive: a view into the frame. Constructed (BER
 // segmented): joined into pdu.owned.
 absl::Status ReadText(const Tlv& tlv, ber::Context& ctx, PsPdu& pdu, std::string_view& out) {
-  if (!tlv.tag.constructed) {
-    out = base::AsString(tlv.value);
-    return absl::OkStatus();
-  }
-  std::string scratch;
-  ASSIGN_OR_RETURN(Bytes joined, ber::StringOctets(tlv, ctx, &scratch));
-  (void)joined;
-  out = pdu.Own(std::move(scratch));
+  ASSIGN_OR_RETURN(Bytes octets, FieldOctets(tlv, ctx, pdu));
+  out = base::AsString(octets);
   return absl::OkStatus();
 }
 

@@ -3,6 +3,8 @@
 // is accepted too, as the arcs are only reported.
 #include "proto/pstn/pstn.h"
 
+#include "proto/record/field.h"
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,12 +31,7 @@ absl::StatusOr<ber::Reader> Children(const ber::Reader& parent, const Tlv& tlv,
   return parent.Enter(tlv);
 }
 
-absl::StatusOr<Bytes> Octets(const Tlv& tlv, ber::Context& ctx, PsPdu& pdu) {
-  std::string scratch;
-  ASSIGN_OR_RETURN(Bytes b, ber::StringOctets(tlv, ctx, &scratch));
-  if (tlv.tag.constructed) return base::AsBytes(pdu.Own(std::move(scratch)));
-  return b;
-}
+constexpr auto& Octets = FieldOctets;
 
 void Attr(PayloadItem& item, std::string_view key, std::string value) {
   item.attributes.emplace_back(key, std::move(value));
