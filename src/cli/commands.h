@@ -11,5 +11,10 @@ namespace tapvault::cli {
 void AddServeCommand(CLI::App& app, std::function<int()>& run);
 void AddFeedCommand(CLI::App& app, std::function<int()>& run);
 void AddInspectCommand(CLI::App& app, std::function<int()>& run);
+void AddInitCommand(CLI::App& app, std::function<int()>& run);
+void AddCommsCommand(CLI::App& app, std::function<int()>& run);
+void AddDestroyCommand(CLI::App& app, std::function<int()>& run);
+void AddRetentionCommand(CLI::App& app, std::function<int()>& run);
+void AddVerifyCommand(CLI::App& app, std::function<int()>& run);
 
 }  // namespace tapvault::cli

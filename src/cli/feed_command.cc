@@ -66,6 +66,13 @@ void AddFeedCommand(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--start", flags->start, "scenario clock start, RFC 3339 (default: the file's)");
   cmd->add_option("--connect-timeout-ms", o.connect_timeout_ms,
                   "how long to keep trying to connect");
+  cmd->add_option("--ack-every", o.ack_every,
+                  "request a PDU acknowledgement after every N PDUs per connection "
+                  "(0 = none; default: the scenario's ack_every)");
+  cmd->add_option("--acked-log", o.acked_log,
+                  "append one line per acknowledged PDU: liid, operator/element, cin, seq, kind");
+  cmd->add_option("--ack-timeout-ms", o.ack_timeout_ms,
+                  "wait this long for the optionResponse and the final acknowledgement");
   cmd->callback([&run, flags] { run = [flags] { return RunFeed(*flags); }; });
 }
 

@@ -11,6 +11,11 @@ int main(int argc, char** argv) {
   tapvault::cli::AddServeCommand(app, run);
   tapvault::cli::AddFeedCommand(app, run);
   tapvault::cli::AddInspectCommand(app, run);
+  tapvault::cli::AddInitCommand(app, run);
+  tapvault::cli::AddCommsCommand(app, run);
+  tapvault::cli::AddDestroyCommand(app, run);
+  tapvault::cli::AddRetentionCommand(app, run);
+  tapvault::cli::AddVerifyCommand(app, run);
   CLI11_PARSE(app, argc, argv);
   return run ? run() : 2;
 }

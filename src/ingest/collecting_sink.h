@@ -3,9 +3,15 @@
 //   ingest::CollectingSink sink;
 //   ... run sessions ...
 //   auto records = sink.Records();   // in arrival order
+//
+// Durability for acknowledgement tests: after SetDurableForTest(true) the sink claims Durable()
+// and WhenDurable only keeps its callback; MakeDurableForTest() then "commits" and runs them
+// (on the calling thread), as the store's writer would after an fsync.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -67,12 +73,50 @@ class CollectingSink : public RecordSink {
     fail_ = fail;
   }
 
+  bool Durable() const override {
+    absl::MutexLock lock(&mu_);
+    return durable_;
+  }
+  void WhenDurable(std::function<void()> done) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (durable_) {
+        waiting_.emplace_back(records_.size(), std::move(done));
+        return;
+      }
+    }
+    done();
+  }
+  void SetDurableForTest(bool durable) {
+    absl::MutexLock lock(&mu_);
+    durable_ = durable;
+  }
+  // Runs the waiting WhenDurable callbacks; returns how many.
+  size_t MakeDurableForTest() {
+    std::vector<std::pair<size_t, std::function<void()>>> run;
+    {
+      absl::MutexLock lock(&mu_);
+      run.swap(waiting_);
+    }
+    for (auto& [records, done] : run) done();
+    return run.size();
+  }
+  // For each waiting callback: how many records had been accepted when WhenDurable was called.
+  std::vector<size_t> WaitingForTest() const {
+    absl::MutexLock lock(&mu_);
+    std::vector<size_t> out;
+    for (const auto& w : waiting_) out.push_back(w.first);
+    return out;
+  }
+
  private:
   mutable absl::Mutex mu_;
   std::vector<Record> records_ ABSL_GUARDED_BY(mu_);
   std::vector<IntegrityResult> integrity_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> closed_ ABSL_GUARDED_BY(mu_);
   bool fail_ ABSL_GUARDED_BY(mu_) = false;
+  bool durable_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::pair<size_t, std::function<void()>>> waiting_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tapvault::ingest

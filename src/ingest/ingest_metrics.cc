@@ -27,6 +27,17 @@ IngestMetrics::IngestMetrics(metrics::Registry& r)
                                    "Unknown ASN.1 extensions / CHOICE alternatives skipped")),
       gap_missing(r.GetCounter("tapvault_sequence_missing_total",
                                "Sequence numbers skipped by gaps")),
+      ack_requests(r.GetCounter("tapvault_ack_requests_total",
+                                "pDUAcknowledgementRequests received")),
+      acks_sent(r.GetCounter("tapvault_acks_sent_total",
+                             "pDUAcknowledgementResponses sent (all earlier PDUs durable)")),
+      ack_unsupported(r.GetCounter("tapvault_acks_unsupported_total",
+                                   "pDUAcknowledgementRequests not answered: no durable sink")),
+      acks_withheld(r.GetCounter("tapvault_acks_withheld_total",
+                                 "pDUAcknowledgementRequests not answered: the connection lost "
+                                 "a PDU (undecodable, refused by the sink, or skipped bytes)")),
+      options_answered(r.GetCounter("tapvault_option_requests_answered_total",
+                                    "optionRequests answered with an optionResponse")),
       registry_(r) {
   for (int h = 0; h < 2; ++h) {
     std::string hn(HandoverName(static_cast<Handover>(h)));

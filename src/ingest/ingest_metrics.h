@@ -31,6 +31,12 @@ class IngestMetrics {
   metrics::Counter& sink_errors;
   metrics::Counter& unknown_skipped;
   metrics::Counter& gap_missing;   // sequence numbers skipped by gaps
+  // TS 102 232-1 PDU acknowledgement (see session.h).
+  metrics::Counter& ack_requests;      // pDUAcknowledgementRequests received
+  metrics::Counter& acks_sent;         // responses handed to the connection's sender
+  metrics::Counter& ack_unsupported;   // requests not answered: the sink is not durable
+  metrics::Counter& acks_withheld;     // requests not answered: a PDU of the connection was lost
+  metrics::Counter& options_answered;  // optionRequests answered with an optionResponse
 
  private:
   metrics::Registry& registry_;

@@ -1,5 +1,8 @@
 #include "ingest/record_sink.h"
 
+#include <atomic>
+#include <memory>
+
 namespace tapvault::ingest {
 
 std::string_view HandoverName(Handover h) { return h == Handover::kHi2 ? "hi2" : "hi3"; }
@@ -61,6 +64,34 @@ bool FanoutSink::Saturated() const {
     if (s->Saturated()) return true;
   }
   return false;
+}
+
+bool FanoutSink::Durable() const {
+  for (RecordSink* s : sinks_) {
+    if (s->Durable()) return true;
+  }
+  return false;
+}
+
+void FanoutSink::WhenDurable(std::function<void()> done) {
+  if (sinks_.empty()) {
+    done();
+    return;
+  }
+  // The last sink to report runs `done`; the counter is shared because the sinks may report
+  // on different threads, after this call has returned.
+  struct Pending {
+    std::atomic<size_t> left;
+    std::function<void()> done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->left.store(sinks_.size());
+  pending->done = std::move(done);
+  for (RecordSink* s : sinks_) {
+    s->WhenDurable([pending] {
+      if (pending->left.fetch_sub(1, std::memory_order_acq_rel) == 1) pending->done();
+    });
+  }
 }
 
 }  // namespace tapvault::ingest

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,10 +102,24 @@ class RecordSink {
 
   // Backpressure: while true, network threads stop reading from their sockets.
   virtual bool Saturated() const { return false; }
+
+  // Durability, for TS 102 232-1 PDU acknowledgement. Durable(): whether this sink really
+  // persists what it accepts (a store that fsyncs), i.e. whether WhenDurable means anything;
+  // tapvault acknowledges PDUs only to a durable sink. Constant for the sink's life.
+  virtual bool Durable() const { return false; }
+  // Calls `done` exactly once, from any thread (possibly inside this call, possibly the store's
+  // writer thread later), once everything this sink accepted (Accept returned OK) before this
+  // call is durable. A Session calls it after the Accept() calls the acknowledgement covers.
+  // `done` must be cheap and must not call back into the sink. If the sink cannot make those
+  // records durable (shutdown, I/O error), it may drop `done` without calling it: no answer is
+  // the safe answer. The default (a sink that keeps nothing of its own) calls done() at once.
+  virtual void WhenDurable(std::function<void()> done) { done(); }
 };
 
 // Forwards every call to each of `sinks` in order (e.g. raw capture + store). Accept returns the
-// first error. The sinks must outlive the FanoutSink. Thread-safe if they are.
+// first error. Durable() if any sink is; WhenDurable calls `done` once every sink has called
+// its own (on the thread of the last one). The sinks must outlive the FanoutSink. Thread-safe if
+// they are.
 class FanoutSink : public RecordSink {
  public:
   explicit FanoutSink(std::vector<RecordSink*> sinks) : sinks_(std::move(sinks)) {}
@@ -115,6 +130,8 @@ class FanoutSink : public RecordSink {
   void OnConnectionClose(const ConnectionInfo& conn, std::string_view reason) override;
   absl::Status Flush() override;
   bool Saturated() const override;
+  bool Durable() const override;
+  void WhenDurable(std::function<void()> done) override;
 
  private:
   std::vector<RecordSink*> sinks_;

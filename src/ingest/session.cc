@@ -10,8 +10,11 @@ namespace tapvault::ingest {
 using proto::stream::Framer;
 using proto::stream::SkipReason;
 
-Session::Session(ConnectionInfo info, const IngestContext& context)
-    : info_(std::move(info)), ctx_(context), framer_(context.options.max_pdu_bytes) {
+Session::Session(ConnectionInfo info, const IngestContext& context, SendLater send_later)
+    : info_(std::move(info)),
+      ctx_(context),
+      framer_(context.options.max_pdu_bytes),
+      send_later_(std::move(send_later)) {
   ctx_.sink->OnConnectionOpen(info_);
 }
 
@@ -58,6 +61,7 @@ absl::Status Session::OnBytes(base::Bytes data, std::string& reply) {
 
 absl::Status Session::Broken(std::string_view reason, uint64_t offset) {
   ctx_.metrics->StreamErrors(reason).Inc();
+  lost_pdu_ = true;  // whatever the broken bytes were, they are not stored
   bool give_up = !ctx_.options.resync || resyncs_ >= ctx_.options.max_resyncs;
   base::Log(base::LogLevel::kWarn, "ingest.stream_broken",
             {{"conn", info_.id},
@@ -94,6 +98,7 @@ void Session::HandleFrame(base::Bytes frame, uint64_t offset, std::string& reply
   absl::Status s = proto::li_ps::DecodePsPdu(frame, pdu_);
   if (!s.ok()) {
     ++decode_errors_;
+    lost_pdu_ = true;
     m.DecodeErrors(s.code()).Inc();
     base::Log(base::LogLevel::kWarn, "ingest.pdu_dropped",
               {{"conn", info_.id},
@@ -114,9 +119,13 @@ void Session::HandleFrame(base::Bytes frame, uint64_t offset, std::string& reply
     std::vector<std::byte> resp = proto::li_ps::EncodeKeepaliveResponse(pdu_.header);
     reply.append(reinterpret_cast<const char*>(resp.data()), resp.size());
     m.keepalives_answered.Inc();
+  } else if (kind == proto::Kind::kOptionRequest) {
+    AnswerOptionRequest(reply);
   }
 
   base::Timestamp now = base::Now();
+  // Acknowledgement requests are untracked (no communication), so never dropped as a duplicate
+  // below: each reaches the sink and then HandleAckRequest.
   const std::string key = SequenceTracker::KeyOf(pdu_);
   SequenceVerdict verdict =
       ctx_.tracker->Observe(key, pdu_.header.sequence_number, frame, now);
@@ -141,6 +150,7 @@ void Session::HandleFrame(base::Bytes frame, uint64_t offset, std::string& reply
   rec.verdict = verdict;
   absl::Status st = ctx_.sink->Accept(rec);
   if (!st.ok()) {
+    lost_pdu_ = true;
     // Not kept: forget having seen it, so that the mediator's re-send is taken, not dropped as
     // a duplicate.
     ctx_.tracker->Forget(key, pdu_.header.sequence_number, frame);
@@ -150,6 +160,61 @@ void Session::HandleFrame(base::Bytes frame, uint64_t offset, std::string& reply
   } else {
     ++pdus_accepted_;
   }
+  // After Accept: the request itself is among the PDUs the acknowledgement covers.
+  if (kind == proto::Kind::kAckRequest) HandleAckRequest();
+}
+
+void Session::AnswerOptionRequest(std::string& reply) {
+  const bool can_ack = send_later_ != nullptr && ctx_.sink->Durable();
+  std::vector<proto::li_ps::Option> accepted, declined;
+  bool asked_ack = false;
+  for (const auto& [key, value] : pdu_.items.front().attributes) {
+    if (key != "option.requested" || value != "pDUAcknowledgement" || asked_ack) continue;
+    asked_ack = true;
+    (can_ack ? accepted : declined).push_back(proto::li_ps::Option::kPduAcknowledgement);
+  }
+  std::vector<std::byte> resp =
+      proto::li_ps::EncodeOptionResponseTo(pdu_.header, accepted, declined);
+  reply.append(reinterpret_cast<const char*>(resp.data()), resp.size());
+  ctx_.metrics->options_answered.Inc();
+  base::Log(base::LogLevel::kInfo, "ingest.option_request",
+            {{"conn", info_.id},
+             {"seq", pdu_.header.sequence_number},
+             {"pdu_acknowledgement",
+              !asked_ack ? "not_requested" : can_ack ? "accepted" : "declined"}});
+}
+
+void Session::HandleAckRequest() {
+  IngestMetrics& m = *ctx_.metrics;
+  m.ack_requests.Inc();
+  if (send_later_ == nullptr || !ctx_.sink->Durable()) {
+    m.ack_unsupported.Inc();
+    if (!ack_unsupported_logged_) {
+      ack_unsupported_logged_ = true;
+      base::Log(base::LogLevel::kWarn, "ingest.ack_unsupported",
+                {{"conn", info_.id},
+                 {"seq", pdu_.header.sequence_number},
+                 {"reason", send_later_ == nullptr ? "no_sender" : "sink_not_durable"}});
+    }
+    return;
+  }
+  if (lost_pdu_) {
+    m.acks_withheld.Inc();
+    if (!ack_withheld_logged_) {
+      ack_withheld_logged_ = true;
+      base::Log(base::LogLevel::kWarn, "ingest.ack_withheld",
+                {{"conn", info_.id}, {"seq", pdu_.header.sequence_number}, {"reason", "pdu_lost"}});
+    }
+    return;
+  }
+  // Encoded now: the header's views point into the frame, which is gone when `done` runs.
+  std::vector<std::byte> resp = proto::li_ps::EncodeAckResponse(pdu_.header);
+  ctx_.sink->WhenDurable(
+      [send = send_later_, metrics = &m,
+       bytes = std::string(reinterpret_cast<const char*>(resp.data()), resp.size())]() mutable {
+        metrics->acks_sent.Inc();
+        send(std::move(bytes));
+      });
 }
 
 void Session::OnClose(std::string_view reason) {

@@ -1,11 +1,12 @@
 // One mediator connection's ingest: frames the byte stream into PS-PDUs, decodes them, answers
-// keep-alives, tracks sequence numbers, feeds the integrity verifier and hands every accepted
-// PDU to the RecordSink.
+// keep-alives, option negotiation and PDU acknowledgement requests, tracks sequence numbers,
+// feeds the integrity verifier and hands every accepted PDU to the RecordSink.
 //
-//   ingest::Session session(conn_info, context);
+//   ingest::Session session(conn_info, context,
+//                           [sender](std::string bytes) { sender->Send(std::move(bytes)); });
 //   std::string reply;
 //   absl::Status s = session.OnBytes(chunk, reply);   // any chunking of the stream
-//   if (!reply.empty()) Write(reply);                 // only ever keep-aliveResponses
+//   if (!reply.empty()) Write(reply);                 // keep-alive / option responses
 //   if (!s.ok()) Close(s.message());                  // broken beyond repair
 //   ...
 //   session.OnClose("peer closed");
@@ -18,11 +19,28 @@
 // there (counted as a resync), or, past max_resyncs / max_skip_bytes or with resync off, fails so
 // the caller closes the connection. A well-framed PDU that fails to decode is dropped, counted
 // and logged with its byte offset in the connection stream; the next PDU is unaffected.
-// Nothing but keep-aliveResponses is ever written back: OpenLI drops the connection otherwise.
+//
+// What we send (nothing else, ever: OpenLI drops the connection on any other PDU, and it sends
+// neither optionRequests nor acknowledgement requests):
+//  - keep-aliveResponse to a keep-alive (TS 102 232-1 6.3.4), at once through `reply`;
+//  - optionResponse to an optionRequest, at once through `reply`: pDUAcknowledgement is accepted
+//    only when the sink is Durable() and the session has a SendLater, else declined. Options we
+//    do not know cannot be named back (the decoder only reports "unknown"): they are left out of
+//    both lists, i.e. not accepted;
+//  - pDUAcknowledgementResponse to a pDUAcknowledgementRequest, later, through SendLater, from
+//    the thread on which the sink's WhenDurable fires, once every PDU accepted before the
+//    request (the request included) is durable. All three echo the request's header (LIID,
+//    CIN, sequence number). We never claim durability we do not have: with a non-durable sink
+//    (or no SendLater) requests are counted in tapvault_acks_unsupported_total (logged once per
+//    connection) and not answered; once a PDU of this connection was lost (undecodable, refused
+//    by the sink, or inside bytes skipped after a framing error) no later request on the
+//    connection is answered either (tapvault_acks_withheld_total), since an answer would cover
+//    the lost PDU. A mediator then times out and re-sends on a new connection.
 // Not thread-safe: one Session belongs to one connection on one network thread.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -52,9 +70,16 @@ struct IngestContext {
   SessionOptions options;
 };
 
+// Sends bytes on the session's connection later, from any thread (net::AsyncSender::Send); a
+// no-op once the connection is closed. It is copied into WhenDurable callbacks, which may run
+// after the Session is gone.
+using SendLater = std::function<void(std::string bytes)>;
+
 class Session {
  public:
-  Session(ConnectionInfo info, const IngestContext& context);
+  // `send_later` may be empty: acknowledgement requests are then not answered (unsupported).
+  // ctx.metrics must outlive the sink's pending WhenDurable callbacks, not only the session.
+  Session(ConnectionInfo info, const IngestContext& context, SendLater send_later = nullptr);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   ~Session();
@@ -79,6 +104,9 @@ class Session {
   absl::Status Skipped(uint64_t n);
   void LogResynced(uint64_t offset);
   void HandleFrame(base::Bytes frame, uint64_t offset, std::string& reply);
+  // TS 102 232-1 option negotiation and PDU acknowledgement (see the file comment).
+  void AnswerOptionRequest(std::string& reply);
+  void HandleAckRequest();
 
   ConnectionInfo info_;
   const IngestContext& ctx_;
@@ -91,6 +119,10 @@ class Session {
   uint64_t pdus_accepted_ = 0;
   uint64_t decode_errors_ = 0;
   proto::PsPdu pdu_;               // reused across frames
+  SendLater send_later_;           // empty: acknowledgements unsupported
+  bool lost_pdu_ = false;          // a PDU of this connection was not kept: no more acks
+  bool ack_unsupported_logged_ = false;  // both logged once per connection
+  bool ack_withheld_logged_ = false;
 };
 
 }  // namespace tapvault::ingest

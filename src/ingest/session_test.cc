@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ber/reader.h"
@@ -366,6 +367,192 @@ TEST_F(SessionTest, AfterFatalErrorNoMoreBytesAndNoTruncation) {
   EXPECT_EQ(Stream("bad_tag"), 1u);
   EXPECT_EQ(Stream("truncated_at_close"), 0u);
   EXPECT_EQ(sink_.Records().size(), 1u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// TS 102 232-1 option negotiation and PDU acknowledgement.
+
+proto::PsHeader AckHeader(uint32_t seq) {
+  proto::PsHeader h;
+  h.liid = "tapvault-feed";
+  h.operator_id = "OP";
+  h.network_element_id = "med-1";
+  h.cin = 0;
+  h.sequence_number = seq;
+  return h;
+}
+
+std::string AsString(const std::vector<std::byte>& b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+std::string AckRequest(uint32_t seq) {
+  return AsString(proto::li_ps::EncodeTriPdu(AckHeader(seq), proto::Kind::kAckRequest,
+                                             {.length_form = ber::LengthForm::kLong3}));
+}
+
+std::string OptionRequest(uint32_t seq) {
+  return AsString(proto::li_ps::EncodeOptionRequest(
+      AckHeader(seq), {proto::li_ps::Option::kPduAcknowledgement}));
+}
+
+// Collects what a Session sends later (the connection's AsyncSender in `serve`).
+struct SentLater {
+  std::vector<std::string> sent;
+  SendLater Sender() {
+    return [this](std::string bytes) { sent.push_back(std::move(bytes)); };
+  }
+};
+
+class AckTest : public SessionTest {
+ protected:
+  uint64_t Counter(const char* name) { return registry_.CounterValue(name, {}); }
+};
+
+TEST_F(AckTest, AnsweredOnlyAfterWhenDurableFires) {
+  sink_.SetDurableForTest(true);
+  SentLater later;
+  Session s(Conn(1), ctx_, later.Sender());
+  std::vector<std::string> pdus = Pdus(ReadCapture(kHi2));
+  ASSERT_GT(pdus.size(), 3u);
+  std::string data = pdus[0] + pdus[1] + pdus[2] + AckRequest(77);
+  std::string reply;
+  ASSERT_TRUE(s.OnBytes(base::AsBytes(data), reply).ok());
+  EXPECT_TRUE(reply.empty());  // never synchronously
+  EXPECT_TRUE(later.sent.empty());
+  // The request itself went to the sink, before WhenDurable was called.
+  auto recs = sink_.Records();
+  ASSERT_EQ(recs.size(), 4u);
+  EXPECT_EQ(recs.back().kind, proto::Kind::kAckRequest);
+  EXPECT_EQ(sink_.WaitingForTest(), std::vector<size_t>{4});
+  EXPECT_EQ(Counter("tapvault_ack_requests_total"), 1u);
+  EXPECT_EQ(Counter("tapvault_acks_sent_total"), 0u);
+
+  ASSERT_EQ(sink_.MakeDurableForTest(), 1u);
+  ASSERT_EQ(later.sent.size(), 1u);
+  proto::PsPdu resp;
+  ASSERT_TRUE(proto::li_ps::DecodePsPdu(base::AsBytes(later.sent[0]), resp).ok());
+  ASSERT_EQ(resp.items.size(), 1u);
+  EXPECT_EQ(resp.items[0].kind, proto::Kind::kAckResponse);
+  EXPECT_EQ(resp.header.sequence_number, 77u);
+  EXPECT_EQ(resp.header.liid, "tapvault-feed");
+  EXPECT_EQ(resp.header.cin, 0u);
+  EXPECT_EQ(resp.header.operator_id, "OP");
+  EXPECT_EQ(resp.encoding.size(), later.sent[0].size());  // one PDU, nothing else
+  EXPECT_EQ(Counter("tapvault_acks_sent_total"), 1u);
+  EXPECT_EQ(Counter("tapvault_acks_unsupported_total"), 0u);
+}
+
+// The callback holds no reference to the Session: it may fire after the connection is gone.
+TEST_F(AckTest, CallbackMayFireAfterTheSessionIsGone) {
+  sink_.SetDurableForTest(true);
+  SentLater later;
+  {
+    Session s(Conn(1), ctx_, later.Sender());
+    std::string reply;
+    ASSERT_TRUE(s.OnBytes(base::AsBytes(AckRequest(1) + AckRequest(2)), reply).ok());
+  }
+  ASSERT_EQ(sink_.MakeDurableForTest(), 2u);
+  ASSERT_EQ(later.sent.size(), 2u);
+  proto::PsPdu resp;
+  ASSERT_TRUE(proto::li_ps::DecodePsPdu(base::AsBytes(later.sent[1]), resp).ok());
+  EXPECT_EQ(resp.header.sequence_number, 2u);
+}
+
+TEST_F(AckTest, OptionDeclinedAndAckUnsupportedForNonDurableSink) {
+  SentLater later;
+  Session s(Conn(1), ctx_, later.Sender());
+  std::string reply;
+  ASSERT_TRUE(s.OnBytes(base::AsBytes(OptionRequest(3)), reply).ok());
+  proto::PsPdu resp;
+  ASSERT_TRUE(proto::li_ps::DecodePsPdu(base::AsBytes(reply), resp).ok());
+  EXPECT_EQ(resp.encoding.size(), reply.size());
+  EXPECT_EQ(resp.items[0].kind, proto::Kind::kOptionResponse);
+  EXPECT_THAT(resp.items[0].attributes,
+              ::testing::ElementsAre(::testing::Pair("option.declined", "pDUAcknowledgement")));
+  EXPECT_EQ(resp.header.sequence_number, 3u);
+
+  reply.clear();
+  ASSERT_TRUE(s.OnBytes(base::AsBytes(AckRequest(4) + AckRequest(5)), reply).ok());
+  EXPECT_TRUE(reply.empty());
+  EXPECT_TRUE(later.sent.empty());
+  EXPECT_EQ(Counter("tapvault_ack_requests_total"), 2u);
+  EXPECT_EQ(Counter("tapvault_acks_unsupported_total"), 2u);
+  EXPECT_EQ(Counter("tapvault_acks_sent_total"), 0u);
+  EXPECT_EQ(sink_.Records().size(), 3u);  // option request and both ack requests still stored
+}
+
+TEST_F(AckTest, OptionAcceptedForDurableSinkButNotWithoutSender) {
+  sink_.SetDurableForTest(true);
+  for (bool with_sender : {true, false}) {
+    SentLater later;
+    Session s(Conn(1), ctx_, with_sender ? later.Sender() : nullptr);
+    std::string reply;
+    ASSERT_TRUE(s.OnBytes(base::AsBytes(OptionRequest(0)), reply).ok());
+    proto::PsPdu resp;
+    ASSERT_TRUE(proto::li_ps::DecodePsPdu(base::AsBytes(reply), resp).ok());
+    EXPECT_EQ(resp.items[0].kind, proto::Kind::kOptionResponse);
+    EXPECT_THAT(resp.items[0].attributes,
+                ::testing::ElementsAre(::testing::Pair(
+                    with_sender ? "option.accepted" : "option.declined", "pDUAcknowledgement")));
+  }
+}
+
+// A lost PDU (undecodable, or refused by the sink) must never be covered by an acknowledgement.
+TEST_F(AckTest, WithheldOnceAPduOfTheConnectionWasLost) {
+  sink_.SetDurableForTest(true);
+  std::vector<std::string> pdus = Pdus(ReadCapture(kHi2));
+  {
+    SentLater later;
+    Session s(Conn(1), ctx_, later.Sender());
+    // Well framed, a PS-PDU start, but an empty header: decode fails.
+    std::string bad = std::string("\x30\x0a\xa1\x08\x80\x06\x04\x00\x02\x02\x05\x01", 12);
+    std::string reply;
+    ASSERT_TRUE(s.OnBytes(base::AsBytes(pdus[0] + bad), reply).ok());
+    ASSERT_EQ(s.decode_errors(), 1u);
+    ASSERT_TRUE(s.OnBytes(base::AsBytes(AckRequest(1)), reply).ok());
+    EXPECT_EQ(sink_.MakeDurableForTest(), 0u);
+    EXPECT_TRUE(later.sent.empty());
+    EXPECT_EQ(Counter("tapvault_acks_withheld_total"), 1u);
+  }
+  {
+    SequenceTracker tracker({});
+    IngestContext ctx = ctx_;
+    ctx.tracker = &tracker;
+    SentLater later;
+    Session s(Conn(2), ctx, later.Sender());
+    std::string reply;
+    sink_.SetFailForTest(true);
+    ASSERT_TRUE(s.OnBytes(base::AsBytes(pdus[2]), reply).ok());
+    sink_.SetFailForTest(false);
+    ASSERT_TRUE(s.OnBytes(base::AsBytes(AckRequest(2)), reply).ok());
+    EXPECT_EQ(sink_.MakeDurableForTest(), 0u);
+    EXPECT_TRUE(later.sent.empty());
+    EXPECT_EQ(Counter("tapvault_acks_withheld_total"), 2u);
+  }
+}
+
+TEST(FanoutSinkTest, DurableIfAnyAndDoneOnceAllSinksReport) {
+  CollectingSink plain, durable_a, durable_b;
+  FanoutSink none({&plain});
+  EXPECT_FALSE(none.Durable());
+  int calls = 0;
+  none.WhenDurable([&] { ++calls; });
+  EXPECT_EQ(calls, 1);  // nothing durable to wait for
+
+  durable_a.SetDurableForTest(true);
+  durable_b.SetDurableForTest(true);
+  FanoutSink fan({&plain, &durable_a, &durable_b});
+  EXPECT_TRUE(fan.Durable());
+  calls = 0;
+  fan.WhenDurable([&] { ++calls; });
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(durable_b.MakeDurableForTest(), 1u);
+  EXPECT_EQ(calls, 0);
+  std::thread([&] { EXPECT_EQ(durable_a.MakeDurableForTest(), 1u); }).join();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(durable_a.MakeDurableForTest(), 0u);
+  EXPECT_EQ(calls, 1);
 }
 
 }  // namespace

@@ -14,6 +14,8 @@
 #include <thread>
 #include <unordered_set>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "base/log.h"
 #include "base/strings.h"
 
@@ -102,6 +104,38 @@ class ConnBase : public std::enable_shared_from_this<ConnBase> {
   virtual ~ConnBase() = default;
   virtual void Start() = 0;
   virtual void Close(std::string_view reason) = 0;
+  // On the worker thread: queue bytes sent through the connection's AsyncSender.
+  virtual void SendLater(std::string bytes) = 0;
+};
+
+// The AsyncSender of one connection. The io_context is only touched while `closed_` is false
+// under `mu_`: the connection sets `closed_` (MarkClosed) on its worker thread when it closes,
+// and the Server closes every connection before it joins and destroys its workers, so a post
+// never reaches a destroyed io_context. The post holds only a weak_ptr: a connection already
+// gone by the time it runs drops the bytes.
+class ConnSender : public AsyncSender {
+ public:
+  ConnSender(asio::io_context& ctx, std::weak_ptr<ConnBase> conn)
+      : ctx_(&ctx), conn_(std::move(conn)) {}
+
+  void Send(std::string bytes) override {
+    absl::MutexLock lock(&mu_);
+    if (closed_) return;
+    asio::post(*ctx_, [conn = conn_, bytes = std::move(bytes)]() mutable {
+      if (std::shared_ptr<ConnBase> c = conn.lock()) c->SendLater(std::move(bytes));
+    });
+  }
+
+  void MarkClosed() {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  asio::io_context* const ctx_;
+  const std::weak_ptr<ConnBase> conn_;
 };
 
 struct Listener {
@@ -212,6 +246,7 @@ class Conn : public ConnBase {
   void Close(std::string_view reason) override {
     if (closed_) return;
     closed_ = true;
+    if (sender_) sender_->MarkClosed();
     asio::error_code ignored;
     timer_.cancel();
     Lowest().shutdown(tcp::socket::shutdown_both, ignored);
@@ -225,7 +260,14 @@ class Conn : public ConnBase {
  private:
   tcp::socket::lowest_layer_type& Lowest() { return stream_->lowest_layer(); }
 
+  void SendLater(std::string bytes) override {
+    if (closed_ || bytes.empty()) return;
+    Write(std::move(bytes));
+  }
+
   void Begin() {
+    sender_ = std::make_shared<ConnSender>(worker_.ctx, weak_from_this());
+    peer_.sender = sender_;
     handler_ = server_.factory_(peer_);
     if (!handler_) {
       Close("no_handler");
@@ -326,6 +368,7 @@ class Conn : public ConnBase {
   PeerInfo peer_;
   std::vector<std::byte> buf_;
   std::unique_ptr<ConnectionHandler> handler_;
+  std::shared_ptr<ConnSender> sender_;  // created with the handler; marked closed in Close()
   std::deque<std::string> out_;
   size_t backlog_ = 0;
   bool writing_ = false;

@@ -14,6 +14,9 @@
 // chains to the configured CA), plus an optional allow-list of client certificates by SHA-256
 // fingerprint of the DER certificate or by subject CN. Refused handshakes are counted and logged.
 // Backpressure: while ConnectionHandler::Paused() is true the connection stops reading.
+// Late replies: PeerInfo::sender lets a handler send bytes later from any thread (e.g. a
+// pDUAcknowledgementResponse once the store has made the PDUs durable), through the same write
+// queue and backlog limit as OnData's replies.
 // Thread-safety: Create/AddListener/Start/Shutdown from one controlling thread; handlers are
 // called on the connection's worker thread only; the factory is called from worker threads.
 #pragma once
@@ -50,11 +53,26 @@ struct ListenerOptions {
   std::optional<TlsOptions> tls;
 };
 
+// Sends bytes on one connection later, from any thread. The bytes are posted to the
+// connection's worker thread and go through the same write queue and max_write_backlog_bytes
+// limit as the replies of OnData (exceeding it closes the connection); they follow whatever was
+// queued on that thread before the post runs.
+// Lifetime: the object may be kept (shared_ptr) and Send() called at any time, even after the
+// connection is closed and the Server destroyed: once the connection is closed (OnClose has
+// run, which Server::Shutdown does for every connection) Send() is a no-op that drops the bytes.
+// Thread-safe.
+class AsyncSender {
+ public:
+  virtual ~AsyncSender() = default;
+  virtual void Send(std::string bytes) = 0;
+};
+
 struct PeerInfo {
   uint64_t id = 0;
   std::string listener;
   std::string remote;          // "ip:port"
   std::string tls_identity;    // "" for TCP; "CN=<cn>;sha256=<hex>" for TLS
+  std::shared_ptr<AsyncSender> sender;  // never null in a HandlerFactory call
 };
 
 class ConnectionHandler {

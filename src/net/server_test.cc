@@ -135,5 +135,99 @@ TEST(ServerTest, BadTlsFilesAreInvalidArgument) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Keeps the connection's AsyncSender for the test and answers nothing itself.
+class Keeper : public ConnectionHandler {
+ public:
+  Keeper(std::shared_ptr<AsyncSender> sender, std::shared_ptr<AsyncSender>* out,
+         std::atomic<int>* closed)
+      : closed_(closed) {
+    *out = std::move(sender);
+  }
+  absl::Status OnData(base::Bytes, std::string&) override { return absl::OkStatus(); }
+  void OnClose(std::string_view) override { closed_->fetch_add(1); }
+
+ private:
+  std::atomic<int>* closed_;
+};
+
+TEST(AsyncSenderTest, SendsFromAnotherThreadAndIsNoOpAfterClose) {
+  metrics::Registry registry;
+  std::atomic<int> closed{0};
+  std::shared_ptr<AsyncSender> sender;
+  std::atomic<bool> have_sender{false};
+  auto server = Server::Create({.threads = 1, .metrics = &registry}, [&](const PeerInfo& p) {
+    EXPECT_NE(p.sender, nullptr);
+    auto h = std::make_unique<Keeper>(p.sender, &sender, &closed);
+    have_sender = true;
+    return h;
+  });
+  ASSERT_TRUE(server.ok());
+  auto port = (*server)->AddListener({.name = "hi2"});
+  ASSERT_TRUE(port.ok());
+  (*server)->Start();
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), *port});
+  // The handler exists once the server has seen the connection: poke it until it has.
+  for (int i = 0; i < 500 && !have_sender.load(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_TRUE(have_sender.load());
+  std::thread([&] { sender->Send("late-"); sender->Send("reply"); }).join();
+  std::string got(10, '\0');
+  asio::read(s, asio::buffer(got.data(), got.size()));
+  EXPECT_EQ(got, "late-reply");
+
+  // The peer goes away: the server closes the connection; Send is then a no-op.
+  s.close();
+  for (int i = 0; i < 500 && closed.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_EQ(closed.load(), 1);
+  sender->Send("dropped");
+  // And after the server (its io_contexts included) is gone.
+  server->reset();
+  sender->Send("dropped too");
+  for (int i = 0; i < 4; ++i) std::thread([&] { sender->Send("x"); }).join();
+}
+
+TEST(AsyncSenderTest, SharesTheWriteBacklogLimit) {
+  metrics::Registry registry;
+  std::atomic<int> closed{0};
+  std::shared_ptr<AsyncSender> sender;
+  std::atomic<bool> have_sender{false};
+  ServerOptions options{.threads = 1, .max_write_backlog_bytes = 1000, .metrics = &registry};
+  auto server = Server::Create(options, [&](const PeerInfo& p) {
+    auto h = std::make_unique<Keeper>(p.sender, &sender, &closed);
+    have_sender = true;
+    return h;
+  });
+  ASSERT_TRUE(server.ok());
+  auto port = (*server)->AddListener({.name = "hi3"});
+  ASSERT_TRUE(port.ok());
+  (*server)->Start();
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), *port});
+  for (int i = 0; i < 500 && !have_sender.load(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_TRUE(have_sender.load());
+  sender->Send(std::string(2000, 'a'));  // over the backlog limit at once: closed
+  for (int i = 0; i < 500 && closed.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_EQ(closed.load(), 1);
+  auto backlog_closes = [&] {
+    return registry.CounterValue("tapvault_connections_closed_total",
+                                 {{"listener", "hi3"}, {"reason", "write_backlog"}});
+  };
+  for (int i = 0; i < 500 && backlog_closes() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_EQ(backlog_closes(), 1u);
+  (*server)->Shutdown();
+}
+
 }  // namespace
 }  // namespace tapvault::net

@@ -1,6 +1,7 @@
 #include "server/serve.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include <charconv>
@@ -21,9 +22,11 @@
 #include "ingest/record_sink.h"
 #include "ingest/sequence_tracker.h"
 #include "ingest/session.h"
+#include "ingest/store_sink.h"
 #include "metrics/http_exporter.h"
 #include "metrics/registry.h"
 #include "net/server.h"
+#include "store/store.h"
 
 namespace tapvault::server {
 namespace {
@@ -122,8 +125,11 @@ absl::Status FromTable(const toml::table& root, ServeConfig& c) {
 // The ingest side of one connection, as net sees it.
 class SessionHandler : public net::ConnectionHandler {
  public:
-  SessionHandler(ingest::ConnectionInfo info, const ingest::IngestContext& ctx)
-      : session_(std::move(info), ctx), sink_(ctx.sink) {}
+  SessionHandler(ingest::ConnectionInfo info, const ingest::IngestContext& ctx,
+                 std::shared_ptr<net::AsyncSender> sender)
+      : session_(std::move(info), ctx,
+                 [sender = std::move(sender)](std::string bytes) { sender->Send(std::move(bytes)); }),
+        sink_(ctx.sink) {}
   absl::Status OnData(base::Bytes data, std::string& reply) override {
     return session_.OnBytes(data, reply);
   }
@@ -135,12 +141,25 @@ class SessionHandler : public net::ConnectionHandler {
   ingest::RecordSink* sink_;
 };
 
-// The downstream sink until the cold store exists: accepts and forgets (raw capture, if on,
-// is the record of what was received).
+// Without a data directory (tests, capture-only runs): accepts and forgets (raw capture, if on,
+// is the record of what was received). Such a sink is not durable: acknowledgements are refused.
 class DiscardSink : public ingest::RecordSink {
  public:
   absl::Status Accept(const ingest::ReceivedPdu&) override { return absl::OkStatus(); }
 };
+
+// `serve --data DIR` on a directory without a store creates one with the embedded default (a
+// key file in DIR/keys); a non-empty directory that is not a store is refused, never taken over.
+absl::Status EnsureStore(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(store::CatalogPath(dir), ec)) return absl::OkStatus();
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec)) {
+    return absl::FailedPreconditionError(base::StrCat(
+        "data dir ", dir, " is not empty and holds no store; run `tapvault init --data DIR` on an "
+        "empty directory"));
+  }
+  return store::InitStore({.dir = dir});
+}
 
 std::string FormatAddr(const std::string& host, uint16_t port) {
   if (host.find(':') != std::string::npos) return base::StrCat("[", host, "]:", port);
@@ -232,13 +251,21 @@ int RunServe(const ServeConfig& config) {
   if (nofile.ok()) {
     base::Log(base::LogLevel::kInfo, "serve.file_limit", {{"nofile", *nofile}});
   }
+  metrics::Registry registry;
+  // The cold store: opened before any listener, so nothing is accepted that cannot be kept.
+  std::unique_ptr<store::Store> cold_store;
+  std::unique_ptr<ingest::StoreSink> store_sink;
   if (!config.data_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(config.data_dir, ec);
-    if (ec) return fail(absl::InvalidArgumentError(base::StrCat("data dir: ", ec.message())));
+    absl::Status ready = EnsureStore(config.data_dir);
+    if (!ready.ok()) return fail(ready);
+    auto st = store::Store::Open({.dir = config.data_dir, .metrics = &registry});
+    if (!st.ok()) return fail(st.status());
+    cold_store = std::move(*st);
+    store_sink = std::make_unique<ingest::StoreSink>(*cold_store);
+    // Keys are in this process's memory now: no core dumps, no ptrace by other users.
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   }
 
-  metrics::Registry registry;
   ingest::IngestMetrics ingest_metrics(registry);
   ingest::SequenceTracker tracker({.window = static_cast<uint32_t>(config.sequence_window)});
 
@@ -251,7 +278,11 @@ int RunServe(const ServeConfig& config) {
   DiscardSink discard;
   std::vector<ingest::RecordSink*> sinks;
   if (raw) sinks.push_back(raw.get());
-  sinks.push_back(&discard);
+  if (store_sink) {
+    sinks.push_back(store_sink.get());
+  } else {
+    sinks.push_back(&discard);
+  }
   ingest::FanoutSink sink(sinks);
 
   std::unique_ptr<ingest::IntegrityVerifier> verifier;
@@ -304,7 +335,7 @@ int RunServe(const ServeConfig& config) {
     info.peer = p.remote;
     info.tls_identity = p.tls_identity;
     info.opened = base::Now();
-    return std::make_unique<SessionHandler>(std::move(info), ictx);
+    return std::make_unique<SessionHandler>(std::move(info), ictx, p.sender);
   });
   if (!server.ok()) return fail(server.status());
 
@@ -354,6 +385,10 @@ int RunServe(const ServeConfig& config) {
   (*server)->Shutdown();
   if (verifier) verifier->ExpireAll();
   absl::Status flushed = sink.Flush();
+  if (cold_store) {
+    absl::Status closed = cold_store->Close();
+    if (flushed.ok()) flushed = closed;
+  }
   if (exporter) exporter->Stop();
   if (!flushed.ok()) return fail(flushed);
   base::Log(base::LogLevel::kInfo, "serve.stopped");

@@ -25,7 +25,7 @@
 namespace tapvault::server {
 
 struct ServeConfig {
-  std::string data_dir;                  // reserved for the cold store; created if set
+  std::string data_dir;                  // the cold store (created if the directory is empty)
   std::string hi2 = "127.0.0.1:0";
   std::string hi3 = "127.0.0.1:0";
   std::string raw_capture_dir;           // "" = no raw capture

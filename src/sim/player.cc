@@ -17,13 +17,18 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "ber/reader.h"
 #include "proto/li_ps/decode.h"
+#include "proto/li_ps/encode.h"
 #include "sim/generator.h"
 
 namespace tapvault::sim {
@@ -254,15 +259,73 @@ class SocketTransport : public Transport {
   SSL* ssl_ = nullptr;
 };
 
+// The --acked-log file, shared by the connection threads. Each response's lines are written
+// and flushed together, so the file never holds a line that was not acknowledged.
+class AckedLog {
+ public:
+  static absl::StatusOr<std::unique_ptr<AckedLog>> Open(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "ab");
+    if (!f) return absl::NotFoundError(StrCat("cannot open ", path, ": ", std::strerror(errno)));
+    return std::unique_ptr<AckedLog>(new AckedLog(f, path));
+  }
+  ~AckedLog() { std::fclose(f_); }
+  absl::Status Append(std::string_view lines) {
+    absl::MutexLock lock(&mu_);
+    if (std::fwrite(lines.data(), 1, lines.size(), f_) != lines.size() || std::fflush(f_) != 0) {
+      return absl::UnavailableError(StrCat("write ", path_, ": ", std::strerror(errno)));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  AckedLog(std::FILE* f, std::string path) : f_(f), path_(std::move(path)) {}
+  absl::Mutex mu_;
+  std::FILE* f_ ABSL_GUARDED_BY(mu_);
+  const std::string path_;
+};
+
+// What the option / acknowledgement PDUs of a connection carry (like its keep-alives).
+struct ControlPdus {
+  proto::PsHeader header;       // views into the Scenario
+  proto::li_ps::EncodeOptions encoding;
+  uint32_t timeout_ms = 0;      // optionResponse and final acknowledgement
+  AckedLog* log = nullptr;
+};
+
+// A PDU sent, as the resend window keeps it.
+struct SentPdu {
+  std::vector<std::byte> bytes;
+  std::string line;             // its acked-log line ("" when not acknowledging)
+};
+
 // One channel (HI2 or HI3) of one mediator connection.
 struct ChannelState {
   std::string name;
   std::unique_ptr<Transport> transport;
   std::vector<std::byte> pending;              // not yet written
-  std::deque<std::vector<std::byte>> window;   // the last PDUs sent (resend window)
+  std::deque<SentPdu> window;                  // the last PDUs sent (resend window)
   size_t window_capacity = 0;
   std::vector<std::byte> rx;                   // bytes from the LEMF not yet framed
   ChannelStats stats;
+  std::optional<uint32_t> awaited_keepalive;   // sequence number of the keep-alive being awaited
+
+  // PDU acknowledgement; all unused while ack_every == 0.
+  uint32_t ack_every = 0;
+  const ControlPdus* control = nullptr;
+  uint32_t control_seq = 0;                    // sequence numbers of our option / ack PDUs
+  std::optional<uint32_t> awaited_option;      // sequence number of our optionRequest
+  bool ack_accepted = false;
+  uint32_t since_request = 0;                  // PDUs sent since the last ack request
+  uint64_t sent_pos = 0;                       // PDUs sent on the current connection
+  bool skip_next = false;                      // after a malformed record: the next PDU is lost
+  struct Unacked {
+    uint64_t pos;
+    std::string line;
+  };
+  std::deque<Unacked> unacked;                 // loggable PDUs not yet acknowledged
+  std::deque<std::pair<uint32_t, uint64_t>> outstanding;  // (request seq, PDUs sent before it)
+
+  bool acking() const { return ack_every > 0; }
 
   absl::Status Flush() {
     if (pending.empty()) return absl::OkStatus();
@@ -275,54 +338,180 @@ struct ChannelState {
     stats.bytes += bytes.size();
     return pending.size() >= kFlushBytes ? Flush() : absl::OkStatus();
   }
-  void Remember(const std::vector<std::byte>& pdu) {
+  void Remember(const std::vector<std::byte>& pdu, const std::string& line) {
     if (window_capacity == 0) return;
     if (window.size() == window_capacity) window.pop_front();
-    window.push_back(pdu);
+    window.push_back({pdu, line});
   }
 
-  // Waits for the keep-aliveResponse carrying `seq` (TS 102 232-1 5.2.12: the LEMF answers a
-  // keep-alive with the same sequence number).
-  absl::Status AwaitKeepaliveResponse(uint32_t seq, uint32_t timeout_ms) {
-    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  // An IRI/CC PDU went out: track it for acknowledgement, and ask for one every ack_every PDUs.
+  absl::Status Sent(const std::string& line) {
+    if (!acking()) return absl::OkStatus();
+    if (skip_next) {
+      skip_next = false;
+    } else if (!line.empty()) {
+      unacked.push_back({sent_pos, line});
+    }
+    ++sent_pos;
+    if (++since_request >= ack_every) return RequestAck();
+    return absl::OkStatus();
+  }
+
+  proto::PsHeader ControlHeader(uint32_t seq) const {
+    proto::PsHeader h = control->header;
+    h.sequence_number = seq;
+    h.timestamp = base::Now();
+    return h;
+  }
+  absl::Status SendControl(const std::vector<std::byte>& pdu) {
+    ++stats.pdus;
+    return Send(pdu);
+  }
+
+  // Option negotiation on a fresh connection (TS 102 232-1 optionRequest / optionResponse /
+  // optionComplete). No optionResponse in time counts as declined.
+  absl::Status Negotiate() {
+    ack_accepted = false;
+    since_request = 0;
+    sent_pos = 0;
+    skip_next = false;
+    unacked.clear();
+    outstanding.clear();
+    const uint32_t seq = control_seq++;
+    awaited_option = seq;
+    RETURN_IF_ERROR(SendControl(proto::li_ps::EncodeOptionRequest(
+        ControlHeader(seq), {proto::li_ps::Option::kPduAcknowledgement}, control->encoding)));
+    RETURN_IF_ERROR(Flush());
+    ASSIGN_OR_RETURN(bool answered,
+                     WaitFor([this] { return !awaited_option.has_value(); }, control->timeout_ms));
+    if (!answered) {
+      awaited_option.reset();
+      ++stats.acks_declined;
+    }
+    return SendControl(proto::li_ps::EncodeTriPdu(
+        ControlHeader(control_seq++), proto::Kind::kOptionComplete, control->encoding));
+  }
+
+  absl::Status RequestAck() {
+    const uint32_t seq = control_seq++;
+    outstanding.emplace_back(seq, sent_pos);
+    since_request = 0;
+    RETURN_IF_ERROR(SendControl(proto::li_ps::EncodeTriPdu(
+        ControlHeader(seq), proto::Kind::kAckRequest, control->encoding)));
+    ++stats.ack_requests;
+    RETURN_IF_ERROR(Flush());
+    return Drain();
+  }
+
+  // A pDUAcknowledgementResponse: every PDU sent before the matching request (and so before
+  // any earlier request) is acknowledged.
+  absl::Status Acknowledged(uint32_t seq) {
+    ++stats.ack_responses;
+    auto it = std::find_if(outstanding.begin(), outstanding.end(),
+                           [seq](const auto& o) { return o.first == seq; });
+    if (it == outstanding.end()) return absl::OkStatus();  // late, or for an old connection
+    const uint64_t upto = it->second;
+    outstanding.erase(outstanding.begin(), it + 1);
+    std::string lines;
+    uint64_t n = 0;
+    while (!unacked.empty() && unacked.front().pos < upto) {
+      lines += unacked.front().line;
+      unacked.pop_front();
+      ++n;
+    }
+    if (n == 0) return absl::OkStatus();
+    stats.pdus_acked += n;
+    return control->log != nullptr ? control->log->Append(lines) : absl::OkStatus();
+  }
+
+  // One PDU from the LEMF.
+  absl::Status Process(const proto::PsPdu& pdu) {
+    const proto::Kind kind = pdu.items.empty() ? proto::Kind::kUnknown : pdu.items[0].kind;
+    const uint32_t seq = pdu.header.sequence_number;
+    switch (kind) {
+      case proto::Kind::kKeepaliveResponse:
+        // TS 102 232-1 5.2.12: the LEMF answers a keep-alive with the same sequence number; a
+        // late response to an earlier keep-alive is ignored.
+        if (awaited_keepalive == seq) {
+          ++stats.keepalive_responses;
+          awaited_keepalive.reset();
+        }
+        return absl::OkStatus();
+      case proto::Kind::kOptionResponse:
+        if (awaited_option == seq) {
+          awaited_option.reset();
+          for (const auto& [key, value] : pdu.items[0].attributes) {
+            if (key == "option.accepted" && value == "pDUAcknowledgement") ack_accepted = true;
+          }
+          if (!ack_accepted) ++stats.acks_declined;
+        }
+        return absl::OkStatus();
+      case proto::Kind::kAckResponse:
+        return Acknowledged(seq);
+      default:
+        return absl::InvalidArgumentError(
+            StrCat(name, ": unexpected PDU from the LEMF (a mediator drops the connection)"));
+    }
+  }
+
+  // Processes every complete PDU in `rx`.
+  absl::Status ProcessBuffered() {
     proto::PsPdu pdu;
-    std::byte buf[4096];
     for (;;) {
       ber::Context ctx;
       absl::StatusOr<size_t> len = ber::CompleteTlvLength(rx, ctx);
       if (!len.ok()) {
         return absl::InvalidArgumentError(
-            StrCat(name, ": undecodable bytes from the LEMF: ", base::View(len.status().message())));
+            StrCat(name, ": undecodable bytes from the LEMF: ",
+                   base::View(len.status().message())));
       }
-      if (*len > 0) {
-        absl::Status s = proto::li_ps::DecodePsPdu(base::Bytes(rx).first(*len), pdu);
-        if (!s.ok()) {
-          return absl::InvalidArgumentError(StrCat(
-              name, ": undecodable PDU from the LEMF: ", base::View(s.message())));
-        }
-        const bool is_response = !pdu.items.empty() &&
-                                 pdu.items[0].kind == proto::Kind::kKeepaliveResponse;
-        const uint32_t got = pdu.header.sequence_number;
-        rx.erase(rx.begin(), rx.begin() + static_cast<std::ptrdiff_t>(*len));
-        if (!is_response) {
-          return absl::InvalidArgumentError(
-              StrCat(name, ": unexpected PDU from the LEMF (a mediator drops the connection)"));
-        }
-        if (got == seq) {
-          ++stats.keepalive_responses;
-          return absl::OkStatus();
-        }
-        continue;  // a late response to an earlier keep-alive
+      if (*len == 0) return absl::OkStatus();
+      absl::Status s = proto::li_ps::DecodePsPdu(base::Bytes(rx).first(*len), pdu);
+      if (!s.ok()) {
+        return absl::InvalidArgumentError(
+            StrCat(name, ": undecodable PDU from the LEMF: ", base::View(s.message())));
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - Clock::now()).count();
-      if (left <= 0) {
-        return absl::DeadlineExceededError(StrCat(name, ": no keep-aliveResponse with sequence ",
-                                                  "number ", seq, " within ", timeout_ms, " ms"));
-      }
+      absl::Status p = Process(pdu);
+      rx.erase(rx.begin(), rx.begin() + static_cast<std::ptrdiff_t>(*len));
+      RETURN_IF_ERROR(p);
+    }
+  }
+
+  // Reads and processes what the LEMF sent until `done()` holds (true) or `timeout_ms` passed
+  // (false).
+  absl::StatusOr<bool> WaitFor(const std::function<bool()>& done, uint32_t timeout_ms) {
+    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    std::byte buf[4096];
+    for (;;) {
+      RETURN_IF_ERROR(ProcessBuffered());
+      if (done()) return true;
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) return false;
       ASSIGN_OR_RETURN(size_t n, transport->Read(buf, static_cast<int>(left)));
       rx.insert(rx.end(), buf, buf + n);
     }
+  }
+
+  // Processes whatever has already arrived, without waiting.
+  absl::Status Drain() {
+    std::byte buf[4096];
+    for (;;) {
+      RETURN_IF_ERROR(ProcessBuffered());
+      ASSIGN_OR_RETURN(size_t n, transport->Read(buf, 0));
+      if (n == 0) return absl::OkStatus();
+      rx.insert(rx.end(), buf, buf + n);
+    }
+  }
+
+  absl::Status AwaitKeepaliveResponse(uint32_t seq, uint32_t timeout_ms) {
+    awaited_keepalive = seq;
+    ASSIGN_OR_RETURN(bool answered,
+                     WaitFor([this] { return !awaited_keepalive.has_value(); }, timeout_ms));
+    if (answered) return absl::OkStatus();
+    awaited_keepalive.reset();
+    return absl::DeadlineExceededError(StrCat(name, ": no keep-aliveResponse with sequence ",
+                                              "number ", seq, " within ", timeout_ms, " ms"));
   }
 };
 
@@ -349,9 +538,20 @@ struct ConnectionResult {
   ChannelStats stats[2];
 };
 
+// "<operator>/<element>" of each warrant's LIID, for the acked log.
+using Origins = std::map<std::string, std::string, std::less<>>;
+
+std::string AckedLine(const Origins& origins, const Action& a) {
+  auto it = origins.find(a.liid);
+  return StrCat(a.liid, "\t", it == origins.end() ? "" : it->second, "\t", a.cin, "\t", a.seq,
+                "\t", proto::KindName(a.kind), "\n");
+}
+
 void RunConnection(const Scenario& scenario, const PlayerOptions& o, uint32_t index,
-                   base::Timestamp start, SSL_CTX* tls, ConnectionResult& result) {
+                   base::Timestamp start, SSL_CTX* tls, const ControlPdus& control,
+                   const Origins& origins, ConnectionResult& result) {
   ChannelState ch[2];
+  const uint32_t ack_every = o.ack_every.value_or(scenario.ack_every);
   size_t window = 0;
   for (const Event& e : scenario.events) {
     if (const auto* r = std::get_if<Reconnect>(&e)) window = std::max<size_t>(window, r->resend);
@@ -373,7 +573,12 @@ void RunConnection(const Scenario& scenario, const PlayerOptions& o, uint32_t in
                                                    o.tls.server_name, o.connect_timeout_ms);
         RETURN_IF_ERROR(t->Connect());
         ch[c].transport = std::move(t);
+        ch[c].ack_every = ack_every;  // acknowledgements only where someone answers
+        ch[c].control = &control;
       }
+    }
+    for (ChannelState& c : ch) {
+      if (c.acking()) RETURN_IF_ERROR(c.Negotiate());
     }
     Generator gen(scenario, start);
     Pacer pacer(o.rate / std::max<uint32_t>(1, o.connections));
@@ -390,14 +595,18 @@ void RunConnection(const Scenario& scenario, const PlayerOptions& o, uint32_t in
           std::this_thread::sleep_until(when);
         }
         switch (a.type) {
-          case Action::Type::kPdu:
+          case Action::Type::kPdu: {
             RETURN_IF_ERROR(c.Send(a.bytes));
             ++c.stats.pdus;
-            c.Remember(a.bytes);
+            const std::string line = c.acking() ? AckedLine(origins, a) : std::string();
+            c.Remember(a.bytes, line);
+            RETURN_IF_ERROR(c.Sent(line));
             break;
+          }
           case Action::Type::kRaw:
             RETURN_IF_ERROR(c.Send(a.bytes));
             ++c.stats.malformed;
+            c.skip_next = c.acking();
             break;
           case Action::Type::kKeepalive:
             RETURN_IF_ERROR(ch[0].Flush());
@@ -418,11 +627,13 @@ void RunConnection(const Scenario& scenario, const PlayerOptions& o, uint32_t in
             RETURN_IF_ERROR(c.transport->Reconnect());
             c.rx.clear();
             ++c.stats.reconnects;
+            if (c.acking()) RETURN_IF_ERROR(c.Negotiate());
             const size_t n = std::min<size_t>(a.resend, c.window.size());
             for (size_t i = c.window.size() - n; i < c.window.size(); ++i) {
-              RETURN_IF_ERROR(c.Send(c.window[i]));
+              RETURN_IF_ERROR(c.Send(c.window[i].bytes));
               ++c.stats.pdus;
               ++c.stats.resent_pdus;
+              RETURN_IF_ERROR(c.Sent(c.window[i].line));
             }
             break;
           }
@@ -430,9 +641,27 @@ void RunConnection(const Scenario& scenario, const PlayerOptions& o, uint32_t in
       }
     }
     RETURN_IF_ERROR(ch[0].Flush());
-    return ch[1].Flush();
+    RETURN_IF_ERROR(ch[1].Flush());
+    // A final request on each connection, awaited where the LEMF accepted acknowledgements.
+    for (ChannelState& c : ch) {
+      if (c.acking()) RETURN_IF_ERROR(c.RequestAck());
+    }
+    for (ChannelState& c : ch) {
+      if (!c.acking() || !c.ack_accepted) continue;
+      ASSIGN_OR_RETURN(bool answered,
+                       c.WaitFor([&c] { return c.outstanding.empty(); }, control.timeout_ms));
+      if (!answered) ++c.stats.ack_timeouts;
+    }
+    return absl::OkStatus();
   };
   result.status = run();
+  if (!result.status.ok()) {
+    // The LEMF may have acknowledged more before it went away: take what already arrived, so
+    // that the acked log is complete for what was acknowledged.
+    for (ChannelState& c : ch) {
+      if (c.acking() && c.transport) c.Drain().IgnoreError();
+    }
+  }
   result.stats[0] = ch[0].stats;
   result.stats[1] = ch[1].stats;
 }
@@ -445,6 +674,11 @@ void Add(ChannelStats& to, const ChannelStats& s) {
   to.reconnects += s.reconnects;
   to.resent_pdus += s.resent_pdus;
   to.malformed += s.malformed;
+  to.ack_requests += s.ack_requests;
+  to.ack_responses += s.ack_responses;
+  to.pdus_acked += s.pdus_acked;
+  to.acks_declined += s.acks_declined;
+  to.ack_timeouts += s.ack_timeouts;
 }
 
 nlohmann::json StatsJson(const ChannelStats& s) {
@@ -454,7 +688,12 @@ nlohmann::json StatsJson(const ChannelStats& s) {
           {"keepalive_responses", s.keepalive_responses},
           {"reconnects", s.reconnects},
           {"resent_pdus", s.resent_pdus},
-          {"malformed", s.malformed}};
+          {"malformed", s.malformed},
+          {"ack_requests", s.ack_requests},
+          {"ack_responses", s.ack_responses},
+          {"pdus_acked", s.pdus_acked},
+          {"acks_declined", s.acks_declined},
+          {"ack_timeouts", s.ack_timeouts}};
 }
 
 }  // namespace
@@ -486,6 +725,7 @@ nlohmann::json PlaySummary::ToJson() const {
           {"pdus", pdus},
           {"bytes", bytes},
           {"keepalive_responses", hi2.keepalive_responses + hi3.keepalive_responses},
+          {"pdus_acked", hi2.pdus_acked + hi3.pdus_acked},
           {"elapsed_s", elapsed_s},
           {"pdus_per_s", static_cast<double>(pdus) / secs},
           {"mbytes_per_s", static_cast<double>(bytes) / secs / 1e6}};
@@ -510,15 +750,35 @@ absl::StatusOr<PlaySummary> PlayScenario(const Scenario& scenario, const PlayerO
   ::signal(SIGPIPE, SIG_IGN);  // a closed peer is an error Status, not a signal
   const base::Timestamp start = o.start ? *o.start : scenario.start ? *scenario.start : base::Now();
 
+  std::unique_ptr<AckedLog> acked_log;
+  if (!o.acked_log.empty()) {
+    ASSIGN_OR_RETURN(acked_log, AckedLog::Open(o.acked_log));
+  }
+  ControlPdus control;
+  control.header.liid = scenario.keepalive_liid;
+  control.header.authorization_country_code = scenario.country;
+  control.header.operator_id = scenario.operator_id;
+  control.header.network_element_id = scenario.keepalive_network_element;
+  control.header.cin = 0;
+  control.header.delivery_country_code = scenario.country;
+  control.encoding = {.length_form = scenario.encoding.length_form,
+                      .microsecond_timestamp = scenario.encoding.microsecond_timestamp};
+  control.timeout_ms = o.ack_timeout_ms;
+  control.log = acked_log.get();
+  Origins origins;
+  for (const Warrant& w : scenario.warrants) {
+    origins[w.liid] = StrCat(w.operator_id, "/", w.network_element);
+  }
+
   std::vector<ConnectionResult> results(o.connections);
   const auto t0 = Clock::now();
   if (o.connections == 1) {
-    RunConnection(scenario, o, 0, start, tls.get(), results[0]);
+    RunConnection(scenario, o, 0, start, tls.get(), control, origins, results[0]);
   } else {
     std::vector<std::thread> threads;
     for (uint32_t i = 0; i < o.connections; ++i) {
       threads.emplace_back(RunConnection, std::cref(scenario), std::cref(o), i, start, tls.get(),
-                           std::ref(results[i]));
+                           std::cref(control), std::cref(origins), std::ref(results[i]));
     }
     for (std::thread& t : threads) t.join();
   }

@@ -147,9 +147,15 @@ TEST(Player, ConnectionsWriteSeparateFilesWithDistinctCins) {
 
 // A minimal LEMF on loopback: accepts connections on two ports, records what arrives, answers
 // keep-alives (unless told not to).
+// With acks: kAccept / kDecline answer optionRequests so (kIgnore: not at all); kAccept answers
+// every pDUAcknowledgementRequest at once, and closes the connection of a channel after
+// close_after_acks of them (a LEMF that dies).
+enum class AckMode { kIgnore, kDecline, kAccept };
+
 class FakeLemf {
  public:
-  explicit FakeLemf(bool answer) : answer_(answer) {
+  explicit FakeLemf(bool answer, AckMode acks = AckMode::kIgnore, int close_after_acks = -1)
+      : answer_(answer), acks_(acks), close_after_acks_(close_after_acks) {
     for (int c = 0; c < 2; ++c) {
       fd_[c] = socket(AF_INET, SOCK_STREAM, 0);
       sockaddr_in a{};
@@ -177,6 +183,20 @@ class FakeLemf {
     std::lock_guard<std::mutex> l(mu_);
     return accepted_[c];
   }
+  // IRI/CC PDUs received, as acked-log lines.
+  std::vector<std::string> lines(int c) {
+    std::lock_guard<std::mutex> l(mu_);
+    return lines_[c];
+  }
+  // How many of lines(c) had arrived when the last acknowledgement was sent.
+  size_t lines_acked(int c) {
+    std::lock_guard<std::mutex> l(mu_);
+    return lines_acked_[c];
+  }
+  int ack_requests(int c) {
+    std::lock_guard<std::mutex> l(mu_);
+    return ack_requests_[c];
+  }
 
  private:
   void Serve(int c) {
@@ -191,7 +211,9 @@ class FakeLemf {
       }
       proto::stream::Framer framer;
       char buf[65536];
-      while (!stop_) {
+      int acks_sent = 0;
+      bool dead = false;
+      while (!stop_ && !dead) {
         pollfd q{conn, POLLIN, 0};
         if (poll(&q, 1, 50) <= 0) continue;
         ssize_t n = recv(conn, buf, sizeof buf, 0);
@@ -209,9 +231,41 @@ class FakeLemf {
           }
           proto::PsPdu pdu;
           if (!proto::li_ps::DecodePsPdu(r.frame, pdu).ok() || pdu.items.empty()) continue;
-          if (answer_ && pdu.items[0].kind == proto::Kind::kKeepalive) {
+          const proto::Kind kind = pdu.items[0].kind;
+          if (answer_ && kind == proto::Kind::kKeepalive) {
             std::vector<std::byte> resp = proto::li_ps::EncodeKeepaliveResponse(pdu.header);
             send(conn, resp.data(), resp.size(), MSG_NOSIGNAL);
+          }
+          if (proto::IsIri(kind) || kind == proto::Kind::kCc) {
+            std::lock_guard<std::mutex> l(mu_);
+            lines_[c].push_back(std::string(pdu.header.liid) + "\t" +
+                                std::string(pdu.header.operator_id) + "/" +
+                                std::string(pdu.header.network_element_id) + "\t" +
+                                std::to_string(*pdu.header.cin) + "\t" +
+                                std::to_string(pdu.header.sequence_number) + "\t" +
+                                std::string(proto::KindName(kind)));
+          }
+          using proto::li_ps::Option;
+          if (kind == proto::Kind::kOptionRequest && acks_ != AckMode::kIgnore) {
+            const bool accept = acks_ == AckMode::kAccept;
+            std::vector<std::byte> resp = proto::li_ps::EncodeOptionResponseTo(
+                pdu.header, accept ? std::vector<Option>{Option::kPduAcknowledgement}
+                                   : std::vector<Option>{},
+                accept ? std::vector<Option>{} : std::vector<Option>{Option::kPduAcknowledgement});
+            send(conn, resp.data(), resp.size(), MSG_NOSIGNAL);
+          }
+          if (kind == proto::Kind::kAckRequest) {
+            std::lock_guard<std::mutex> l(mu_);
+            ++ack_requests_[c];
+            if (acks_ == AckMode::kAccept) {
+              std::vector<std::byte> resp = proto::li_ps::EncodeAckResponse(pdu.header);
+              send(conn, resp.data(), resp.size(), MSG_NOSIGNAL);
+              lines_acked_[c] = lines_[c].size();
+              if (++acks_sent == close_after_acks_) {
+                dead = true;
+                break;
+              }
+            }
           }
         }
       }
@@ -220,6 +274,8 @@ class FakeLemf {
   }
 
   bool answer_;
+  AckMode acks_;
+  int close_after_acks_;
   int fd_[2];
   uint16_t port_[2];
   std::thread threads_[2];
@@ -227,6 +283,9 @@ class FakeLemf {
   std::mutex mu_;
   std::string data_[2];
   int accepted_[2] = {0, 0};
+  std::vector<std::string> lines_[2];
+  size_t lines_acked_[2] = {0, 0};
+  int ack_requests_[2] = {0, 0};
 };
 
 TEST(Player, OverTcpMatchesFilesAndGetsKeepaliveResponses) {
@@ -308,6 +367,119 @@ TEST(Player, BadOptions) {
   EXPECT_EQ(host, "::1");
   EXPECT_EQ(port, 9000);
   EXPECT_FALSE(SplitHostPort("h:70000", host, port).ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// PDU acknowledgement.
+
+constexpr char kAckScenario[] = R"(
+[scenario]
+ack_every = 4
+[[warrant]]
+liid = "ACK-1"
+operator_id = "OPX"
+network_element = "ne-7"
+[[event]]
+type = "sip-call"
+liid = "ACK-1"
+caller = "+31612345678"
+callee = "+31207654321"
+packets = 6
+[[event]]
+type = "keepalive"
+channel = "hi3"
+[[event]]
+type = "ip-session"
+liid = "ACK-1"
+)";
+
+std::vector<std::string> Lines(const fs::path& p) {
+  std::vector<std::string> out;
+  std::ifstream in(p);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(line);
+  return out;
+}
+
+TEST(PlayerAck, EveryPduAcknowledgedAndLogged) {
+  absl::StatusOr<Scenario> s = ParseScenario(kAckScenario, "ack.toml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->ack_every, 4u);
+  TempDir dir;
+  FakeLemf lemf(/*answer=*/true, AckMode::kAccept);
+  absl::StatusOr<PlaySummary> sum = PlayScenario(
+      *s, {.hi2 = lemf.addr(0), .hi3 = lemf.addr(1), .acked_log = dir / "acked.log"});
+  ASSERT_TRUE(sum.ok()) << sum.status();
+  std::vector<std::string> logged = Lines(dir / "acked.log");
+  std::vector<std::string> expected = lemf.lines(0);
+  for (const std::string& l : lemf.lines(1)) expected.push_back(l);
+  ASSERT_GT(expected.size(), 20u);
+  EXPECT_EQ(std::multiset<std::string>(logged.begin(), logged.end()),
+            std::multiset<std::string>(expected.begin(), expected.end()));
+  EXPECT_EQ(sum->hi2.pdus_acked + sum->hi3.pdus_acked, expected.size());
+  EXPECT_EQ(sum->ToJson()["pdus_acked"], expected.size());
+  EXPECT_EQ(sum->hi3.keepalive_responses, 1u);
+  EXPECT_EQ(sum->hi2.acks_declined + sum->hi3.acks_declined, 0u);
+  EXPECT_EQ(sum->hi2.ack_timeouts + sum->hi3.ack_timeouts, 0u);
+  // A request every 4 PDUs, plus the final one.
+  EXPECT_EQ(sum->hi3.ack_requests, lemf.lines(1).size() / 4 + 1);
+  EXPECT_EQ(logged[0].substr(0, 14), "ACK-1\tOPX/ne-7");
+}
+
+TEST(PlayerAck, DeclinedOrUnansweredNothingAckedNoWait) {
+  absl::StatusOr<Scenario> s = ParseScenario(kAckScenario, "ack.toml");
+  ASSERT_TRUE(s.ok());
+  for (AckMode mode : {AckMode::kDecline, AckMode::kIgnore}) {
+    TempDir dir;
+    FakeLemf lemf(/*answer=*/true, mode);
+    const auto t0 = std::chrono::steady_clock::now();
+    absl::StatusOr<PlaySummary> sum =
+        PlayScenario(*s, {.hi2 = lemf.addr(0), .hi3 = lemf.addr(1), .ack_every = 2,
+                          .acked_log = dir / "acked.log", .ack_timeout_ms = 300});
+    ASSERT_TRUE(sum.ok()) << sum.status();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_LT(secs, 2.0);  // at most the two option waits when unanswered
+    EXPECT_EQ(sum->hi2.pdus_acked + sum->hi3.pdus_acked, 0u);
+    EXPECT_EQ(sum->hi2.acks_declined + sum->hi3.acks_declined, 2u);
+    EXPECT_GT(sum->hi2.ack_requests, 1u);  // still asked: the LEMF must stay silent
+    EXPECT_TRUE(Lines(dir / "acked.log").empty());
+    const int want = static_cast<int>(sum->hi3.ack_requests);
+    for (int i = 0; i < 100 && lemf.ack_requests(1) < want; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(lemf.ack_requests(1), static_cast<int>(sum->hi3.ack_requests));
+  }
+}
+
+TEST(PlayerAck, LemfDiesLogHoldsExactlyWhatWasAcknowledged) {
+  absl::StatusOr<Scenario> s = ParseScenario(R"(
+[[warrant]]
+liid = "ACK-2"
+[[event]]
+type = "sip-call"
+liid = "ACK-2"
+caller = "+31612345678"
+callee = "+31207654321"
+packets = 400
+)", "die.toml");
+  ASSERT_TRUE(s.ok());
+  TempDir dir;
+  // HI3 dies after its 3rd acknowledgement (PDUs 0..29 of 800 acknowledged).
+  FakeLemf lemf(/*answer=*/true, AckMode::kAccept, /*close_after_acks=*/3);
+  absl::StatusOr<PlaySummary> sum =
+      PlayScenario(*s, {.hi2 = lemf.addr(0), .hi3 = lemf.addr(1), .rate = 4000, .ack_every = 10,
+                        .acked_log = dir / "acked.log"});
+  ASSERT_FALSE(sum.ok());
+  EXPECT_EQ(sum.status().code(), absl::StatusCode::kUnavailable) << sum.status();
+  std::vector<std::string> logged = Lines(dir / "acked.log");
+  std::vector<std::string> hi3 = lemf.lines(1);
+  ASSERT_EQ(lemf.lines_acked(1), 30u);
+  std::vector<std::string> acked_cc;
+  for (const std::string& l : logged) {
+    if (l.find("\tcc") != std::string::npos) acked_cc.push_back(l);
+  }
+  EXPECT_EQ(acked_cc, std::vector<std::string>(hi3.begin(), hi3.begin() + 30));
 }
 
 }  // namespace

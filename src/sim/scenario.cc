@@ -378,6 +378,7 @@ absl::StatusOr<Scenario> ParseScenario(std::string_view text, std::string_view s
     s.operator_id = f.Str("operator_id", s.operator_id);
     s.network_element = f.Str("network_element", s.network_element);
     s.country = f.Str("country", s.country);
+    s.ack_every = static_cast<uint32_t>(f.Int("ack_every", 0, 0, 1000000000));
     RETURN_IF_ERROR(f.Finish());
   }
 

@@ -147,6 +147,7 @@ struct Scenario {
   std::string operator_id = "TAPVAULTOP";        // default for warrants
   std::string network_element = "feed-ne";
   std::string country = "NL";
+  uint32_t ack_every = 0;   // pDUAcknowledgementRequest after every N PDUs (0 = none; see player.h)
   std::vector<Warrant> warrants;
   std::vector<Event> events;
   std::vector<int> event_lines;                  // source line of each event (for messages)

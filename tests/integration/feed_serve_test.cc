@@ -251,4 +251,33 @@ TEST_F(FeedServe, FaultsAreCountedAndNoValidRecordIsLost) {
   }
 }
 
+// PDU acknowledgement against a server that keeps nothing durably (no --data): the option is
+// declined, every request is counted as unsupported and none is answered (tapvault never claims
+// durability it does not have), and feed reports 0 acknowledged without waiting.
+TEST_F(FeedServe, AcksRefusedWithoutDurableSink) {
+  ASSERT_NO_FATAL_FAILURE(StartServe());
+  const fs::path log = work_ / "acked.log";
+  RunResult fed = Feed("demo.toml", 2,
+                       {"--ack-every", "5", "--acked-log", log.string(), "--ack-timeout-ms",
+                        "20000"});
+  ASSERT_EQ(fed.exit_code, 0) << fed.err;
+  std::string last = fed.out.substr(0, fed.out.find_last_not_of('\n') + 1);
+  auto summary = nlohmann::json::parse(last.substr(last.rfind('\n') + 1), nullptr, false);
+  ASSERT_TRUE(summary.is_object()) << fed.out;
+  EXPECT_EQ(summary["pdus_acked"], 0);
+  EXPECT_LT(summary["elapsed_s"].get<double>(), 15.0);  // declined: no final wait
+  EXPECT_EQ(summary["hi2"]["acks_declined"].get<int>() + summary["hi3"]["acks_declined"].get<int>(),
+            4);  // 2 connections x HI2/HI3
+  const double requests = summary["hi2"]["ack_requests"].get<double>() +
+                          summary["hi3"]["ack_requests"].get<double>();
+  ASSERT_GT(requests, 4);
+  const std::string metrics = ready_["metrics"];
+  EXPECT_EQ(WaitMetric(metrics, "tapvault_acks_unsupported_total", requests), requests);
+  EXPECT_EQ(Metric(metrics, "tapvault_ack_requests_total"), requests);
+  EXPECT_EQ(Metric(metrics, "tapvault_acks_sent_total"), 0);
+  EXPECT_EQ(Metric(metrics, "tapvault_option_requests_answered_total"), 4);
+  EXPECT_TRUE(fs::exists(log));
+  EXPECT_EQ(fs::file_size(log), 0u);
+}
+
 }  // namespace

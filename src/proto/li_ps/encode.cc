@@ -209,6 +209,43 @@ std::vector<std::byte> EncodeIntegrityPdu(const PsHeader& header, const Integrit
   return Finish(w);
 }
 
+namespace {
+
+// SEQUENCE OF Option under `tag`; every Option we know is a NULL alternative.
+void WriteOptionList(ber::Writer& w, ber::Tag tag, const std::vector<Option>& options) {
+  w.Begin(tag);
+  for (Option o : options) w.AddNull(Ctx(static_cast<uint32_t>(o)));
+  w.End();
+}
+
+}  // namespace
+
+std::vector<std::byte> EncodeOptionRequest(const PsHeader& header,
+                                           const std::vector<Option>& options,
+                                           const EncodeOptions& encode) {
+  ber::Writer w = Start(header, encode);
+  w.Begin(Ctx(2, true));  // tRIPayload [2]
+  w.Begin(Ctx(9, true));  //   optionRequest [9] OptionRequest (SEQUENCE, implicitly tagged)
+  WriteOptionList(w, Ctx(0, true), options);  // requestedOptions [0]
+  w.End();
+  w.End();
+  return Finish(w);
+}
+
+std::vector<std::byte> EncodeOptionResponse(const PsHeader& header,
+                                            const std::vector<Option>& accepted,
+                                            const std::vector<Option>& declined,
+                                            const EncodeOptions& encode) {
+  ber::Writer w = Start(header, encode);
+  w.Begin(Ctx(2, true));   // tRIPayload [2]
+  w.Begin(Ctx(10, true));  //   optionResponse [10] OptionResponse (SEQUENCE, implicitly tagged)
+  WriteOptionList(w, Ctx(0, true), accepted);  // acceptedOptions [0]
+  WriteOptionList(w, Ctx(1, true), declined);  // declinedOptions [1]
+  w.End();
+  w.End();
+  return Finish(w);
+}
+
 // What a mediator expects back. TS 102 232-1 (keep-alive, TRIPayload [3]/[4]) asks for a
 // keep-aliveResponse carrying the keep-alive's sequence number. The open-source OpenLI mediator
 // (src/mediator/handover.c with libwandder's etsili decoder) is strict about the shape: it reads
@@ -222,6 +259,22 @@ std::vector<std::byte> EncodeKeepaliveResponse(const PsHeader& keepalive_header)
   return EncodeTriPdu(keepalive_header, Kind::kKeepaliveResponse,
                       {.length_form = ber::LengthForm::kMinimal,
                        .microsecond_timestamp = keepalive_header.microsecond_timestamp});
+}
+
+// Replies echo the request's header as the keep-aliveResponse does (see above), so a mediator
+// can match them by sequence number.
+std::vector<std::byte> EncodeOptionResponseTo(const PsHeader& request_header,
+                                              const std::vector<Option>& accepted,
+                                              const std::vector<Option>& declined) {
+  return EncodeOptionResponse(request_header, accepted, declined,
+                              {.length_form = ber::LengthForm::kMinimal,
+                               .microsecond_timestamp = request_header.microsecond_timestamp});
+}
+
+std::vector<std::byte> EncodeAckResponse(const PsHeader& request_header) {
+  return EncodeTriPdu(request_header, Kind::kAckResponse,
+                      {.length_form = ber::LengthForm::kMinimal,
+                       .microsecond_timestamp = request_header.microsecond_timestamp});
 }
 
 }  // namespace tapvault::proto::li_ps

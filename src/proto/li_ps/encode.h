@@ -1,6 +1,7 @@
 // Encoder of ETSI TS 102 232-1 PS-PDUs, for the handover simulator (`tapvault feed`), tests, and
-// the keep-aliveResponse tapvault sends. The service-specific IRIContents / CCContents element is
-// written by a callback (e.g. proto::ipmm::WriteIri), so this file knows no service.
+// the replies tapvault sends (keep-aliveResponse, optionResponse, pDUAcknowledgementResponse).
+// The service-specific IRIContents / CCContents element is written by a callback (e.g.
+// proto::ipmm::WriteIri), so this file knows no service.
 //
 //   std::vector<std::byte> pdu = li_ps::EncodeIriPdu(header,
 //       {.kind = proto::Kind::kIriBegin,
@@ -49,8 +50,29 @@ std::vector<std::byte> EncodeTriPdu(const PsHeader& header, Kind kind,
                                     const EncodeOptions& options = {});
 std::vector<std::byte> EncodeIntegrityPdu(const PsHeader& header, const IntegrityCheck& check,
                                           const EncodeOptions& options = {});
+// TS 102 232-1 Option ::= CHOICE { pDUAcknowledgement [0] NULL, ... }.
+enum class Option : uint8_t { kPduAcknowledgement = 0 };
+
+// TRIPayload optionRequest [9] { requestedOptions [0] SEQUENCE OF Option }.
+std::vector<std::byte> EncodeOptionRequest(const PsHeader& header,
+                                           const std::vector<Option>& options,
+                                           const EncodeOptions& encode = {});
+// TRIPayload optionResponse [10] { acceptedOptions [0], declinedOptions [1] } (both always
+// present: they are not OPTIONAL).
+std::vector<std::byte> EncodeOptionResponse(const PsHeader& header,
+                                            const std::vector<Option>& accepted,
+                                            const std::vector<Option>& declined,
+                                            const EncodeOptions& encode = {});
+
 // The keep-aliveResponse to a received keep-alive, as TS 102 232-1 and real mediators expect it
 // (same sequence number; header fields echoed).
 std::vector<std::byte> EncodeKeepaliveResponse(const PsHeader& keepalive_header);
+// The replies to an optionRequest and a pDUAcknowledgementRequest, shaped like the
+// keep-aliveResponse: the request's header echoed (same LIID, CIN, sequence number), minimal
+// lengths, the timestamp in the request's form.
+std::vector<std::byte> EncodeOptionResponseTo(const PsHeader& request_header,
+                                              const std::vector<Option>& accepted,
+                                              const std::vector<Option>& declined);
+std::vector<std::byte> EncodeAckResponse(const PsHeader& request_header);
 
 }  // namespace tapvault::proto::li_ps

@@ -1,0 +1,193 @@
+// `tapvault init`, `comms list`, `destroy`, `retention`: the cold store's operator commands.
+// Flags only; the work is done by store/.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "base/time.h"
+#include "cli/commands.h"
+#include "nlohmann/json.hpp"
+#include "store/catalog.h"
+#include "store/store.h"
+
+namespace tapvault::cli {
+namespace {
+
+int Fail(std::string_view cmd, const absl::Status& s, int code = 1) {
+  std::fprintf(stderr, "tapvault %.*s: %.*s\n", static_cast<int>(cmd.size()), cmd.data(),
+               static_cast<int>(s.message().size()), s.message().data());
+  return code;
+}
+
+absl::StatusOr<int64_t> ParseTime(const std::string& text) {
+  auto t = base::ParseRfc3339(text);
+  if (!t.ok()) return t.status();
+  return t->unix_us;
+}
+
+}  // namespace
+
+void AddInitCommand(CLI::App& app, std::function<int()>& run) {
+  auto* cmd = app.add_subcommand("init", "Create an empty cold store (catalog, Merkle log, keys)");
+  struct Flags {
+    std::string data, hsm, master_key_file, origin;
+  };
+  auto f = std::make_shared<Flags>();
+  cmd->add_option("--data", f->data, "Store directory (created; must not hold a store)")->required();
+  cmd->add_option("--hsm", f->hsm,
+                  "Master key in a PKCS#11 token (RFC 7512 URI with module-path; the PIN from "
+                  "pin-source=file:..., pin-value=... or TAPVAULT_PKCS11_PIN; it is never stored)");
+  cmd->add_option("--master-key-file", f->master_key_file,
+                  "Master key file (mode 0600) outside the store; default DATA/keys/master.key");
+  cmd->add_option("--origin", f->origin, "Merkle log origin line (default tapvault.local/<id>)");
+  cmd->callback([&run, f] {
+    run = [f] {
+      if (!f->hsm.empty() && !f->master_key_file.empty()) {
+        return Fail("init", absl::InvalidArgumentError("--hsm and --master-key-file exclude each other"), 2);
+      }
+      absl::Status s = store::InitStore(
+          {.dir = f->data, .master_key = !f->hsm.empty() ? f->hsm : f->master_key_file, .origin = f->origin});
+      if (!s.ok()) return Fail("init", s);
+      auto vkey = store::SqliteCatalog::Open(store::CatalogPath(f->data), false, true);
+      std::string key;
+      if (vkey.ok()) {
+        auto v = (*vkey)->GetMeta("verifier_key");
+        if (v.ok() && *v) key = **v;
+      }
+      std::printf("initialised %s\nlog verifier key: %s\n", f->data.c_str(), key.c_str());
+      return 0;
+    };
+  });
+}
+
+void AddCommsCommand(CLI::App& app, std::function<int()>& run) {
+  auto* cmd = app.add_subcommand("comms", "Communications in the cold store (metadata only)");
+  cmd->require_subcommand(1);
+  auto* list = cmd->add_subcommand("list", "List communications");
+  struct Flags {
+    std::string data, liid, party, from, to;
+    uint64_t after = 0, limit = 0;
+    bool json = false;
+  };
+  auto f = std::make_shared<Flags>();
+  list->add_option("--data", f->data, "Store directory")->required();
+  list->add_option("--liid", f->liid, "Only this LIID");
+  list->add_option("--party", f->party, "Only communications with this party identity (exact)");
+  list->add_option("--from", f->from, "Only communications active at or after (RFC 3339)");
+  list->add_option("--to", f->to, "Only communications active at or before (RFC 3339)");
+  list->add_option("--after", f->after, "Pagination: ids greater than this");
+  list->add_option("--limit", f->limit, "At most this many (0 = all)");
+  list->add_flag("--json", f->json, "JSON array (the only output format; accepted for clarity)");
+  list->callback([&run, f] {
+    run = [f] {
+      auto catalog = store::SqliteCatalog::Open(store::CatalogPath(f->data), false, true);
+      if (!catalog.ok()) return Fail("comms list", catalog.status(), 2);
+      store::CommFilter filter;
+      if (!f->liid.empty()) filter.liid = f->liid;
+      if (!f->party.empty()) filter.party = f->party;
+      if (!f->from.empty()) {
+        auto t = ParseTime(f->from);
+        if (!t.ok()) return Fail("comms list", t.status(), 2);
+        filter.from_us = *t;
+      }
+      if (!f->to.empty()) {
+        auto t = ParseTime(f->to);
+        if (!t.ok()) return Fail("comms list", t.status(), 2);
+        filter.to_us = *t;
+      }
+      filter.after_id = f->after;
+      filter.limit = f->limit;
+      auto comms = (*catalog)->ListComms(filter);
+      if (!comms.ok()) return Fail("comms list", comms.status());
+      nlohmann::ordered_json out = nlohmann::ordered_json::array();
+      for (const store::CommRow& c : *comms) {
+        nlohmann::ordered_json j;
+        j["id"] = c.id;
+        j["liid"] = c.liid;
+        j["network_id"] = c.network_id;
+        j["cin"] = c.cin ? nlohmann::ordered_json(*c.cin) : nlohmann::ordered_json(nullptr);
+        j["start"] = base::FormatRfc3339({c.start_us});
+        j["end"] = base::FormatRfc3339({c.end_us});
+        nlohmann::ordered_json parties = nlohmann::ordered_json::array();
+        for (const store::PartyRow& p : c.parties) parties.push_back({{"role", p.role}, {"id", p.id}});
+        j["parties"] = parties;
+        j["state"] = store::CommStateName(c.state);
+        j["records"] = c.records;
+        j["bytes"] = c.bytes;
+        out.push_back(std::move(j));
+      }
+      std::cout << out.dump(2) << "\n";
+      return 0;
+    };
+  });
+}
+
+void AddDestroyCommand(CLI::App& app, std::function<int()>& run) {
+  auto* cmd = app.add_subcommand(
+      "destroy", "Crypto-shred a communication, a time range of one, or a whole case; prints the "
+                 "signed destruction record (JSON)");
+  struct Flags {
+    std::string data, liid, from, to, order, reason, by;
+    uint64_t comm = 0;
+  };
+  auto f = std::make_shared<Flags>();
+  cmd->add_option("--data", f->data, "Store directory")->required();
+  auto* comm = cmd->add_option("--comm", f->comm, "Communication id (from comms list)");
+  auto* liid = cmd->add_option("--liid", f->liid, "Every communication of this LIID");
+  comm->excludes(liid);
+  cmd->add_option("--from", f->from, "Only records received at or after (RFC 3339)");
+  cmd->add_option("--to", f->to, "Only records received at or before (RFC 3339)");
+  cmd->add_option("--order", f->order, "Reference of the destruction order")->required();
+  cmd->add_option("--reason", f->reason, "Reason, as the order gives it")->required();
+  cmd->add_option("--by", f->by, "Who gave the order");
+  cmd->callback([&run, cmd, f] {
+    run = [cmd, f] {
+      store::DestroyOrder o;
+      if (cmd->count("--comm")) o.comm_id = f->comm;
+      if (cmd->count("--liid")) o.liid = f->liid;
+      if (!o.comm_id && !o.liid) {
+        return Fail("destroy", absl::InvalidArgumentError("give --comm ID or --liid L"), 2);
+      }
+      for (auto [text, out] : {std::pair{&f->from, &o.from_us}, std::pair{&f->to, &o.to_us}}) {
+        if (text->empty()) continue;
+        auto t = ParseTime(*text);
+        if (!t.ok()) return Fail("destroy", t.status(), 2);
+        *out = *t;
+      }
+      o.order_ref = f->order;
+      o.reason = f->reason;
+      o.ordered_by = f->by;
+      auto r = store::SubmitOrRunDestroy(f->data, o);
+      if (!r.ok()) return Fail("destroy", r.status());
+      std::cout << nlohmann::json::parse(store::DestroyResultJson(*r)).dump(2) << "\n";
+      return 0;
+    };
+  });
+}
+
+void AddRetentionCommand(CLI::App& app, std::function<int()>& run) {
+  auto* cmd = app.add_subcommand(
+      "retention", "Set a case's retention: records older than DAYS are destroyed automatically");
+  struct Flags {
+    std::string data, liid;
+    int64_t days = 0;
+  };
+  auto f = std::make_shared<Flags>();
+  cmd->add_option("--data", f->data, "Store directory")->required();
+  cmd->add_option("--liid", f->liid, "The case")->required();
+  cmd->add_option("--days", f->days, "Days to keep (0 = until destroyed by order)")->required();
+  cmd->callback([&run, f] {
+    run = [f] {
+      if (f->days < 0) return Fail("retention", absl::InvalidArgumentError("--days must be >= 0"), 2);
+      auto catalog = store::SqliteCatalog::Open(store::CatalogPath(f->data), false);
+      if (!catalog.ok()) return Fail("retention", catalog.status(), 2);
+      absl::Status s = (*catalog)->SetRetention(f->liid, f->days);
+      if (!s.ok()) return Fail("retention", s);
+      std::printf("retention of %s: %lld days\n", f->liid.c_str(), static_cast<long long>(f->days));
+      return 0;
+    };
+  });
+}
+
+}  // namespace tapvault::cli

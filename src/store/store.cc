@@ -1,0 +1,1785 @@
+#include "store/store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "base/hex.h"
+#include "base/log.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "base/time.h"
+#include "crypto/aead.h"
+#include "crypto/ed25519.h"
+#include "crypto/master_key.h"
+#include "nlohmann/json.hpp"
+#include "store/internal/file_util.h"
+#include "store/internal/keys.h"
+#include "tlog/dir_tile_store.h"
+#include "tlog/merkle.h"
+#include "tlog/note.h"
+#include "tlog/tiles.h"
+
+namespace tapvault::store {
+
+using internal::ErrnoStatus;
+using internal::JoinPath;
+
+std::string CatalogPath(const std::string& dir) { return JoinPath(dir, "catalog.db"); }
+std::string LogDir(const std::string& dir) { return JoinPath(dir, "log"); }
+std::string CheckpointPath(const std::string& dir) { return JoinPath(LogDir(dir), "checkpoint"); }
+std::string VerifierKeyPath(const std::string& dir) { return JoinPath(LogDir(dir), "verifier.key"); }
+
+namespace {
+
+constexpr char kMetaOrigin[] = "origin";
+constexpr char kMetaMasterKey[] = "master_key";
+constexpr char kMetaSigningKey[] = "signing_key_id";
+constexpr char kMetaVerifierKey[] = "verifier_key";
+constexpr char kMetaRunId[] = "run_id";
+constexpr char kMetaTilesDurable[] = "tiles_durable";   // JSON {size, edge(hex)}
+constexpr uint64_t kBundleWidth = 256;
+
+int64_t NowUs() { return base::Now().unix_us; }
+
+std::string HashString(const tlog::Hash& h) {
+  return std::string(reinterpret_cast<const char*>(h.data()), h.size());
+}
+std::string Hex(std::string_view s) { return base::ToHex(base::AsBytes(s)); }
+std::string Unhex(std::string_view s) {
+  auto v = base::FromHex(s);
+  if (!v) return {};
+  return std::string(reinterpret_cast<const char*>(v->data()), v->size());
+}
+
+// Removes the PIN from a PKCS#11 URI before it is written anywhere.
+std::string StripPin(std::string_view uri) {
+  std::string out;
+  size_t q = uri.find('?');
+  if (q == std::string_view::npos) return std::string(uri);
+  out = std::string(uri.substr(0, q));
+  std::string_view query = uri.substr(q + 1);
+  std::string kept;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    if (part.substr(0, 10) != "pin-value=") {
+      if (!kept.empty()) kept += '&';
+      kept += part;
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  if (!kept.empty()) out += "?" + kept;
+  return out;
+}
+
+// The master key spec as recorded ("key-file:<path relative to dir or absolute>" / pkcs11 URI)
+// resolved for opening.
+std::string ResolveMasterSpec(const std::string& dir, const std::string& recorded) {
+  if (recorded.rfind("pkcs11:", 0) == 0) return recorded;
+  std::string path = recorded.rfind("key-file:", 0) == 0 ? recorded.substr(9) : recorded;
+  if (!path.empty() && path[0] != '/') path = JoinPath(dir, path);
+  return path;
+}
+
+std::string SegmentRelPath(std::string_view liid, uint64_t segment_id) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%016llx.seg", static_cast<unsigned long long>(segment_id));
+  return "segments/" + CaseDirName(liid) + "/" + name;
+}
+
+std::string CommKey(std::string_view liid, std::string_view network_id,
+                    std::optional<uint32_t> cin) {
+  std::string k;
+  k.reserve(liid.size() + network_id.size() + 12);
+  k.append(liid);
+  k.push_back('\0');
+  k.append(network_id);
+  k.push_back('\0');
+  if (cin) k.append(std::to_string(*cin));
+  return k;
+}
+
+absl::StatusOr<int> LockStore(const std::string& dir, bool wait) {
+  std::string path = JoinPath(dir, "store.lock");
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus(errno, "open", path);
+  if (::flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return absl::FailedPreconditionError(
+          base::StrCat("store: ", dir, " is in use by another tapvault process"));
+    }
+    return ErrnoStatus(err, "lock", path);
+  }
+  return fd;
+}
+
+}  // namespace
+
+std::string DestroyResultJson(const DestroyResult& r) {
+  nlohmann::ordered_json j;
+  j["at"] = base::FormatRfc3339({r.at_us});
+  j["comms"] = r.comms;
+  j["comms_destroyed"] = r.comms_destroyed;
+  nlohmann::json ranges = nlohmann::json::array();
+  for (auto [a, b] : r.leaves) ranges.push_back({a, b});
+  j["leaves"] = ranges;
+  j["records"] = r.records;
+  j["data_keys"] = r.data_keys;
+  j["old_warrant_key"] = r.old_warrant_key;
+  j["new_warrant_key"] = r.new_warrant_key;
+  j["old_master_version"] = r.old_master_version;
+  j["new_master_version"] = r.new_master_version;
+  j["derived_removed"] = r.derived_removed;
+  j["record_leaf"] = r.record_leaf;
+  j["signed_record"] = r.signed_record;
+  return j.dump();
+}
+
+// ---------------------------------------------------------------------------------------------
+// InitStore
+
+absl::Status InitStore(const InitOptions& options) {
+  const std::string& dir = options.dir;
+  if (dir.empty()) return absl::InvalidArgumentError("store: no directory given");
+  RETURN_IF_ERROR(internal::MakeDirs(dir, 0700));
+  if (::access(CatalogPath(dir).c_str(), F_OK) == 0) {
+    return absl::AlreadyExistsError(base::StrCat("store: ", dir, " already holds a store"));
+  }
+  ASSIGN_OR_RETURN(int lock_fd, LockStore(dir, /*wait=*/false));
+  struct Unlock {
+    int fd;
+    ~Unlock() { ::close(fd); }
+  } unlock{lock_fd};
+
+  // Master key first: if it cannot be made, nothing else is written.
+  std::string recorded_spec;
+  std::string open_spec;
+  if (options.master_key.rfind("pkcs11:", 0) == 0) {
+    recorded_spec = StripPin(options.master_key);
+    open_spec = options.master_key;
+  } else if (options.master_key.empty()) {
+    RETURN_IF_ERROR(internal::MakeDirs(JoinPath(dir, "keys"), 0700));
+    recorded_spec = "key-file:keys/master.key";
+    open_spec = JoinPath(dir, "keys/master.key");
+  } else {
+    recorded_spec = "key-file:" + options.master_key;
+    open_spec = options.master_key;
+  }
+  ASSIGN_OR_RETURN(auto master, crypto::OpenMasterKey(open_spec, /*create=*/true));
+
+  ASSIGN_OR_RETURN(auto catalog, SqliteCatalog::Open(CatalogPath(dir), /*create=*/true));
+  std::string origin = options.origin;
+  if (origin.empty()) origin = "tapvault.local/" + Hex(crypto::RandomBytes(6));
+  crypto::Ed25519Signer signer = crypto::Ed25519Signer::Generate();
+  crypto::SecretBytes seed = signer.Seed();
+  const uint64_t signing_key_id = 1;
+  ASSIGN_OR_RETURN(std::string wrapped,
+                   master->Wrap(seed, internal::KeyContext(KeyKind::kSigning, signing_key_id)));
+
+  std::string vkey = tlog::VerifierKey(origin, signer.PublicKey());
+  RETURN_IF_ERROR(internal::MakeDirs(LogDir(dir), 0700));
+  RETURN_IF_ERROR(internal::WriteFileAtomic(VerifierKeyPath(dir), vkey + "\n", 0644));
+
+  CommitBatch batch;
+  KeyRow key;
+  key.id = signing_key_id;
+  key.kind = KeyKind::kSigning;
+  key.master_version = master->CurrentVersion();
+  key.wrapped = wrapped;
+  key.created_us = NowUs();
+  batch.new_keys.push_back(key);
+  LogState log;
+  log.root = HashString(tlog::EmptyRoot());
+  log.edge = tlog::TreeBuilder().EncodeEdge();
+  batch.log = log;
+  batch.events.push_back({NowUs(), "store_created",
+                          nlohmann::json{{"origin", origin}, {"master_key", recorded_spec}}.dump()});
+  RETURN_IF_ERROR(catalog->Commit(batch));
+  RETURN_IF_ERROR(catalog->SetMeta(kMetaOrigin, origin));
+  RETURN_IF_ERROR(catalog->SetMeta(kMetaMasterKey, recorded_spec));
+  RETURN_IF_ERROR(catalog->SetMeta(kMetaSigningKey, std::to_string(signing_key_id)));
+  RETURN_IF_ERROR(catalog->SetMeta(kMetaVerifierKey, vkey));
+  RETURN_IF_ERROR(catalog->SetMeta(kMetaRunId, "0"));
+
+  tlog::Checkpoint cp{origin, 0, tlog::EmptyRoot(), {}};
+  ASSIGN_OR_RETURN(std::string note, tlog::SignNote(tlog::CheckpointBody(cp), origin, signer));
+  RETURN_IF_ERROR(internal::WriteFileAtomic(CheckpointPath(dir), note, 0644));
+  RETURN_IF_ERROR(internal::MakeDirs(JoinPath(dir, "segments"), 0700));
+  RETURN_IF_ERROR(internal::MakeDirs(JoinPath(dir, "derived"), 0700));
+  base::Log(base::LogLevel::kInfo, "store.created",
+            {{"dir", dir}, {"origin", origin}, {"master_key", master->Describe()}});
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store::Impl
+
+class Store::Impl {
+ public:
+  explicit Impl(StoreOptions options) : opt_(std::move(options)), tiles_(LogDir(opt_.dir)) {}
+  ~Impl();
+
+  absl::Status Start();
+  absl::Status Append(const AppendMeta& meta, base::Bytes raw);
+  absl::Status AppendSystem(SystemKind kind, std::string body);
+  void WhenDurable(std::function<void()> done);
+  bool Saturated() const;
+  absl::Status Flush(int64_t timeout_us);
+  absl::StatusOr<DestroyResult> Destroy(const DestroyOrder& order);
+  absl::Status Checkpoint();
+  absl::Status Close();
+  StoreStats Stats() const;
+  const std::string& dir() const { return opt_.dir; }
+
+ private:
+  struct Slice {
+    uint64_t key_id = 0;
+    int64_t bucket = 0;
+    uint64_t segment_id = 0;
+    std::optional<crypto::AesGcm> aead;
+  };
+  struct CommMem {
+    uint64_t id = 0;
+    std::string liid;
+    Slice slice;
+    absl::flat_hash_set<std::string> parties;   // role \0 id already recorded
+    int64_t last_us = 0;
+  };
+  struct CaseMem {
+    uint64_t warrant_key_id = 0;
+    crypto::SecretBytes warrant_key;
+    uint64_t segment_id = 0;        // 0 = none open yet
+    uint64_t segment_end = 0;       // next record offset
+  };
+  struct Item {
+    enum Type : uint8_t { kRecord, kBarrier } type = kRecord;
+    uint64_t segment_id = 0;
+    uint64_t offset = 0;
+    std::string framed;
+    std::string entry;
+    tlog::Hash leaf_hash{};
+    uint64_t leaf_index = 0;
+    uint64_t comm_id = 0, key_id = 0;
+    int64_t received_us = 0;
+    uint64_t plain_bytes = 0;
+    std::function<void()> barrier;
+  };
+  struct Rows {
+    std::vector<CaseRow> cases;
+    std::vector<KeyRow> keys;
+    std::vector<CommRow> comms;
+    std::vector<std::pair<uint64_t, PartyRow>> parties;
+    std::vector<SegmentRow> segments;
+    std::vector<uint64_t> sealed;
+    std::vector<EventRow> events;
+    bool empty() const {
+      return cases.empty() && keys.empty() && comms.empty() && parties.empty() &&
+             segments.empty() && sealed.empty() && events.empty();
+    }
+  };
+  struct SegFile {
+    int fd = -1;
+    std::string path;          // absolute
+    std::string liid;
+    uint64_t committed = 0;    // durable, in the catalog
+    uint64_t written = 0;      // bytes written (committed + this batch)
+    uint64_t records = 0;      // committed records
+    bool is_new = false;       // created in the current, not yet committed batch
+  };
+
+  absl::Status Recover();
+  absl::Status RegenerateTiles();
+  absl::Status CleanupMasterVersions();
+  absl::StatusOr<CaseMem*> CaseFor(std::string_view liid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<CommMem*> CommFor(const AppendMeta& meta) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status NewSlice(CommMem& comm, CaseMem& cs, int64_t bucket)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Places a record of `framed_size` bytes in the case's segment (rotating when full).
+  uint64_t PlaceRecord(std::string_view liid, CaseMem& cs, size_t framed_size, uint64_t* offset)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Enqueue(Item item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  void WriterLoop();
+  void ControlLoop();
+  absl::Status CommitBatch(std::vector<Item>& items, Rows& rows) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  void RollBack(const tlog::TreeBuilder& tree, const std::vector<std::string>& entries)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  absl::Status WriteCheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  absl::Status OpenSegmentFile(const SegmentRow& row) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  void ProcessRequests();
+  void RetentionSweep();
+  void EvictIdle();
+  void SetStalled(bool stalled, const absl::Status& why);
+
+  absl::StatusOr<DestroyResult> DestroyLocked(const DestroyOrder& order)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, writer_mu_);
+  absl::StatusOr<crypto::SecretBytes> UnwrapWarrantKey(const KeyRow& row);
+
+  StoreOptions opt_;
+  int lock_fd_ = -1;
+  std::unique_ptr<Catalog> catalog_;     // writer thread (or with writer_mu_ held)
+  std::unique_ptr<Catalog> lookup_;      // lookups under mu_
+  std::unique_ptr<crypto::MasterKey> master_;
+  std::optional<crypto::Ed25519Signer> signer_;
+  std::string origin_;
+  uint32_t run_id_ = 0;
+  tlog::DirTileStore tiles_;
+
+  metrics::Counter* m_records_ = nullptr;
+  metrics::Counter* m_bytes_ = nullptr;
+  metrics::Counter* m_commits_ = nullptr;
+  metrics::Counter* m_write_errors_ = nullptr;
+  metrics::Gauge* m_stalled_ = nullptr;
+  metrics::Gauge* m_queue_bytes_ = nullptr;
+
+  // Append side.
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, CommMem> comms_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, CaseMem> cases_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_comm_id_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t next_key_id_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t next_segment_id_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t next_leaf_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<Item> queue_ ABSL_GUARDED_BY(mu_);
+  Rows rows_ ABSL_GUARDED_BY(mu_);
+  size_t queue_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool saturated_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool stalled_ ABSL_GUARDED_BY(mu_) = false;
+  bool writer_busy_ ABSL_GUARDED_BY(mu_) = false;
+  bool destroy_pending_ ABSL_GUARDED_BY(mu_) = false;   // Append waits while keys change
+  absl::Mutex destroy_mu_;                              // one destruction at a time
+  absl::Status stall_status_ ABSL_GUARDED_BY(mu_);
+  uint64_t enqueued_ ABSL_GUARDED_BY(mu_) = 0;   // items ever enqueued
+  uint64_t durable_ ABSL_GUARDED_BY(mu_) = 0;    // items committed (or barriers run)
+  StoreStats stats_ ABSL_GUARDED_BY(mu_);
+
+  // Writer side.
+  absl::Mutex writer_mu_;
+  tlog::TreeBuilder tree_ ABSL_GUARDED_BY(writer_mu_);
+  std::vector<std::string> edge_entries_ ABSL_GUARDED_BY(writer_mu_);
+  std::map<uint64_t, SegFile> segfiles_ ABSL_GUARDED_BY(writer_mu_);
+  uint64_t checkpoint_size_ ABSL_GUARDED_BY(writer_mu_) = UINT64_MAX;
+  int64_t last_checkpoint_us_ ABSL_GUARDED_BY(writer_mu_) = 0;
+
+  std::thread writer_;
+  std::thread control_;
+  absl::Mutex control_mu_;
+  bool control_stop_ ABSL_GUARDED_BY(control_mu_) = false;
+};
+
+Store::Impl::~Impl() {
+  if (absl::Status s = Close(); !s.ok()) {
+    base::Log(base::LogLevel::kError, "store.close_failed", {{"reason", base::View(s.message())}});
+  }
+}
+
+absl::StatusOr<crypto::SecretBytes> Store::Impl::UnwrapWarrantKey(const KeyRow& row) {
+  if (row.wrapped.empty()) {
+    return absl::FailedPreconditionError(base::StrCat("store: warrant key ", row.id, " is destroyed"));
+  }
+  return master_->Unwrap(base::AsBytes(row.wrapped), internal::KeyContext(row.kind, row.id));
+}
+
+absl::Status Store::Impl::Start() {
+  const std::string& dir = opt_.dir;
+  ASSIGN_OR_RETURN(lock_fd_, LockStore(dir, /*wait=*/false));
+  ASSIGN_OR_RETURN(catalog_, SqliteCatalog::Open(CatalogPath(dir), /*create=*/false));
+  ASSIGN_OR_RETURN(lookup_, SqliteCatalog::Open(CatalogPath(dir), /*create=*/false));
+  ASSIGN_OR_RETURN(auto recorded, catalog_->GetMeta(kMetaMasterKey));
+  ASSIGN_OR_RETURN(auto origin, catalog_->GetMeta(kMetaOrigin));
+  ASSIGN_OR_RETURN(auto signing_id, catalog_->GetMeta(kMetaSigningKey));
+  if (!recorded || !origin || !signing_id) {
+    return absl::DataLossError(base::StrCat("store: ", dir, ": catalog lacks its meta rows"));
+  }
+  origin_ = *origin;
+  std::string spec = !opt_.master_key.empty() ? opt_.master_key : ResolveMasterSpec(dir, *recorded);
+  ASSIGN_OR_RETURN(master_, crypto::OpenMasterKey(spec, /*create=*/false));
+  ASSIGN_OR_RETURN(KeyRow signing, catalog_->Key(std::stoull(*signing_id)));
+  {
+    ASSIGN_OR_RETURN(crypto::SecretBytes seed,
+                     master_->Unwrap(base::AsBytes(signing.wrapped),
+                                     internal::KeyContext(KeyKind::kSigning, signing.id)));
+    ASSIGN_OR_RETURN(auto signer, crypto::Ed25519Signer::FromSeed(seed));
+    signer_.emplace(std::move(signer));
+  }
+  ASSIGN_OR_RETURN(auto run, catalog_->GetMeta(kMetaRunId));
+  run_id_ = static_cast<uint32_t>(run ? std::stoul(*run) + 1 : 1);
+  RETURN_IF_ERROR(catalog_->SetMeta(kMetaRunId, std::to_string(run_id_)));
+
+  if (opt_.metrics != nullptr) {
+    auto& r = *opt_.metrics;
+    m_records_ = &r.GetCounter("tapvault_store_records_total", "Records made durable in the cold store");
+    m_bytes_ = &r.GetCounter("tapvault_store_bytes_total", "PDU bytes made durable in the cold store");
+    m_commits_ = &r.GetCounter("tapvault_store_commits_total", "Group commits of the cold store");
+    m_write_errors_ = &r.GetCounter("tapvault_store_write_errors_total",
+                                    "Failed group commits (disk full, I/O error); retried");
+    m_stalled_ = &r.GetGauge("tapvault_store_stalled",
+                             "1 while the cold store cannot write (ingest is paused)");
+    m_queue_bytes_ = &r.GetGauge("tapvault_store_queue_bytes", "Bytes waiting for the writer");
+  }
+
+  RETURN_IF_ERROR(Recover());
+
+  writer_ = std::thread([this] { WriterLoop(); });
+  control_ = std::thread([this] { ControlLoop(); });
+  base::Log(base::LogLevel::kInfo, "store.opened",
+            {{"dir", dir}, {"run", run_id_}, {"master_key", master_->Describe()}});
+  return absl::OkStatus();
+}
+
+// Brings the files in line with the catalog, whose last commit is the truth: everything after it
+// was never reported durable.
+absl::Status Store::Impl::Recover() {
+  absl::MutexLock wl(&writer_mu_);
+  ASSIGN_OR_RETURN(LogState log, catalog_->GetLogState());
+  if (log.size == 0 && log.edge.empty()) {
+    tree_ = tlog::TreeBuilder();
+  } else {
+    ASSIGN_OR_RETURN(tree_, tlog::TreeBuilder::Resume(log.size, base::AsBytes(log.edge)));
+  }
+  if (log.size > 0 && HashString(tree_.Root()) != log.root) {
+    return absl::DataLossError("store: the catalog's log edge does not match its root");
+  }
+  if (!log.edge_entries.empty()) {
+    ASSIGN_OR_RETURN(edge_entries_, tlog::DecodeEntryBundle(base::AsBytes(log.edge_entries)));
+  }
+  if (edge_entries_.size() != log.size % kBundleWidth) {
+    return absl::DataLossError("store: the catalog's partial entry bundle has the wrong size");
+  }
+  ASSIGN_OR_RETURN(Catalog::MaxIds ids, catalog_->GetMaxIds());
+  std::vector<nlohmann::json> recovered;
+  ASSIGN_OR_RETURN(std::vector<SegmentRow> segments, catalog_->Segments());
+  std::set<std::string> known;
+  {
+    absl::MutexLock l(&mu_);
+    next_comm_id_ = ids.comm + 1;
+    next_key_id_ = ids.key + 1;
+    next_segment_id_ = ids.segment + 1;
+    next_leaf_ = log.size;
+  }
+  for (const SegmentRow& row : segments) {
+    known.insert(row.path);
+    std::string path = JoinPath(opt_.dir, row.path);
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      return absl::DataLossError(base::StrCat("store: segment ", row.path,
+                                              " is missing; run `tapvault verify`"));
+    }
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    if (size < row.committed_bytes) {
+      return absl::DataLossError(base::StrCat("store: segment ", row.path, " is shorter (", size,
+                                              " bytes) than committed (", row.committed_bytes,
+                                              "); run `tapvault verify`"));
+    }
+    if (size > row.committed_bytes) {
+      if (::truncate(path.c_str(), static_cast<off_t>(row.committed_bytes)) != 0) {
+        return ErrnoStatus(errno, "truncate", path);
+      }
+      int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+      if (fd >= 0) {
+        ::fsync(fd);
+        ::close(fd);
+      }
+      recovered.push_back({{"event", "torn_tail_cut"},
+                           {"segment", row.id},
+                           {"path", row.path},
+                           {"committed_bytes", row.committed_bytes},
+                           {"cut_bytes", size - row.committed_bytes}});
+    }
+    if (!row.sealed) {
+      // Continue appending to the case's open segment.
+      absl::MutexLock l(&mu_);
+      CaseMem& cs = cases_[row.liid];
+      if (cs.segment_id < row.id) {
+        cs.segment_id = row.id;
+        cs.segment_end = row.committed_bytes;
+      }
+    }
+    SegFile f;
+    f.path = path;
+    f.liid = row.liid;
+    f.committed = f.written = row.committed_bytes;
+    f.records = row.records;
+    if (!row.sealed) {
+      f.fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+      if (f.fd < 0) return ErrnoStatus(errno, "open", path);
+    }
+    segfiles_[row.id] = f;
+  }
+  // Segment files the catalog never heard of were created by a batch that did not commit.
+  std::string seg_root = JoinPath(opt_.dir, "segments");
+  std::vector<std::string> orphans;
+  if (DIR* d = ::opendir(seg_root.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      std::string sub = JoinPath(seg_root, name);
+      if (DIR* d2 = ::opendir(sub.c_str())) {
+        while (dirent* f = ::readdir(d2)) {
+          std::string fname = f->d_name;
+          if (fname.size() < 4 || fname.substr(fname.size() - 4) != ".seg") continue;
+          std::string rel = "segments/" + name + "/" + fname;
+          if (!known.count(rel)) orphans.push_back(rel);
+        }
+        ::closedir(d2);
+      }
+    }
+    ::closedir(d);
+  }
+  for (const std::string& rel : orphans) {
+    std::string path = JoinPath(opt_.dir, rel);
+    struct stat st{};
+    ::stat(path.c_str(), &st);
+    if (::unlink(path.c_str()) != 0) return ErrnoStatus(errno, "unlink", path);
+    RETURN_IF_ERROR(internal::SyncDir(internal::DirName(path)));
+    recovered.push_back({{"event", "orphan_segment_removed"}, {"path", rel}, {"bytes", st.st_size}});
+  }
+  RETURN_IF_ERROR(RegenerateTiles());
+  RETURN_IF_ERROR(CleanupMasterVersions());
+  checkpoint_size_ = UINT64_MAX;
+  RETURN_IF_ERROR(WriteCheckpointLocked());
+
+  for (const nlohmann::json& ev : recovered) {
+    base::Log(base::LogLevel::kWarn, "store.recovered", ev);
+    absl::MutexLock l(&mu_);
+    rows_.events.push_back({NowUs(), ev["event"].get<std::string>(), ev.dump()});
+  }
+  if (!recovered.empty()) {
+    nlohmann::json body = {{"type", "recovery"},
+                           {"at", base::FormatRfc3339(base::Now())},
+                           {"run", run_id_},
+                           {"events", recovered}};
+    ASSIGN_OR_RETURN(std::string note, tlog::SignNote(body.dump() + "\n", origin_, *signer_));
+    RETURN_IF_ERROR(AppendSystem(SystemKind::kRecovery, note));
+  }
+  return absl::OkStatus();
+}
+
+// Tile files after the last syncfs() may be missing or torn after a crash; they are derived from
+// the records, so they are rebuilt from the segments (from a saved right edge).
+absl::Status Store::Impl::RegenerateTiles() {
+  uint64_t size = tree_.size();
+  ASSIGN_OR_RETURN(auto saved, catalog_->GetMeta(kMetaTilesDurable));
+  uint64_t from = 0;
+  std::string edge;
+  if (saved) {
+    nlohmann::json j = nlohmann::json::parse(*saved, nullptr, false);
+    if (j.is_object() && j.contains("size") && j.contains("edge")) {
+      from = j["size"].get<uint64_t>();
+      edge = Unhex(j["edge"].get<std::string>());
+    }
+  }
+  if (from > size) from = 0, edge.clear();
+  RETURN_IF_ERROR(tiles_.RemoveBeyond(size));
+  if (from == size) return absl::OkStatus();
+  auto resumed = tlog::TreeBuilder::Resume(from, base::AsBytes(edge));
+  if (!resumed.ok()) {
+    from = 0;
+    resumed = tlog::TreeBuilder();
+  }
+  tlog::TreeBuilder rebuild = std::move(*resumed);
+  // Collect the entries of leaves [from, size) from every segment.
+  std::map<uint64_t, std::string> entries;
+  for (auto& [id, f] : segfiles_) {
+    ASSIGN_OR_RETURN(std::string data, internal::ReadFile(f.path));
+    data.resize(std::min<uint64_t>(data.size(), f.committed));
+    ASSIGN_OR_RETURN(auto hdr, DecodeSegmentHeader(base::AsBytes(data)));
+    size_t pos = hdr.second;
+    while (pos < data.size()) {
+      ASSIGN_OR_RETURN(ParsedRecord rec, ParseRecord(base::AsBytes(data).subspan(pos)));
+      if (rec.header.leaf_index >= from && rec.header.leaf_index < size) {
+        entries[rec.header.leaf_index] = LeafEntry(rec.header_bytes, rec.body);
+      }
+      pos += rec.framed_size;
+    }
+  }
+  if (entries.size() != size - from) {
+    return absl::DataLossError(base::StrCat("store: rebuilding tiles found ", entries.size(),
+                                            " of the ", size - from, " records after leaf ", from,
+                                            "; run `tapvault verify`"));
+  }
+  std::vector<tlog::TreeBuilder::FullTile> completed;
+  std::vector<std::string> bundle;
+  uint64_t bundle_start = from - from % kBundleWidth;
+  if (from % kBundleWidth != 0) {
+    auto b = tiles_.ReadEntries(from / kBundleWidth, from % kBundleWidth);
+    if (b.ok()) {
+      ASSIGN_OR_RETURN(bundle, tlog::DecodeEntryBundle(base::AsBytes(*b)));
+    }
+  }
+  for (auto& [idx, entry] : entries) {
+    completed.clear();
+    rebuild.Append(tlog::LeafHash(base::AsBytes(entry)), &completed);
+    for (const auto& t : completed) {
+      RETURN_IF_ERROR(tiles_.WriteTile(t.level, t.index, kBundleWidth, base::AsBytes(t.hashes), false));
+    }
+    bundle.push_back(entry);
+    if (bundle.size() == kBundleWidth) {
+      ASSIGN_OR_RETURN(std::string encoded, tlog::EncodeEntryBundle(bundle));
+      RETURN_IF_ERROR(tiles_.WriteEntries(bundle_start / kBundleWidth, kBundleWidth,
+                                          base::AsBytes(encoded), false));
+      bundle.clear();
+      bundle_start += kBundleWidth;
+    }
+  }
+  if (rebuild.Root() != tree_.Root()) {
+    return absl::DataLossError("store: the records on disk do not rebuild the committed log root");
+  }
+  base::Log(base::LogLevel::kInfo, "store.tiles_rebuilt", {{"from", from}, {"to", size}});
+  return absl::OkStatus();
+}
+
+// A crash between a destruction's commit and the destruction of the old master version leaves a
+// version that nothing uses any more: finish the job.
+absl::Status Store::Impl::CleanupMasterVersions() {
+  ASSIGN_OR_RETURN(auto keys, catalog_->Keys(std::nullopt, std::nullopt, /*live_only=*/true));
+  std::set<uint32_t> used;
+  for (const KeyRow& k : keys) {
+    if (k.kind != KeyKind::kData) used.insert(k.master_version);
+  }
+  for (uint32_t v : master_->Versions()) {
+    if (v != master_->CurrentVersion() && !used.count(v)) {
+      RETURN_IF_ERROR(master_->DestroyVersion(v));
+      base::Log(base::LogLevel::kWarn, "store.master_version_destroyed", {{"version", v}});
+    }
+  }
+  return absl::OkStatus();
+}
+
+// --- append side ---------------------------------------------------------------------------------
+
+absl::StatusOr<Store::Impl::CaseMem*> Store::Impl::CaseFor(std::string_view liid) {
+  auto it = cases_.find(std::string(liid));
+  if (it != cases_.end() && it->second.warrant_key_id != 0 && !it->second.warrant_key.empty()) {
+    return &it->second;
+  }
+  CaseMem& cs = cases_[std::string(liid)];
+  // A case known to the catalog keeps its warrant key; a new one gets a fresh key.
+  ASSIGN_OR_RETURN(auto all, lookup_->Cases());
+  for (const CaseRow& row : all) {
+    if (row.liid != liid) continue;
+    ASSIGN_OR_RETURN(KeyRow key, lookup_->Key(row.warrant_key_id));
+    ASSIGN_OR_RETURN(cs.warrant_key, UnwrapWarrantKey(key));
+    cs.warrant_key_id = row.warrant_key_id;
+    return &cs;
+  }
+  for (const CaseRow& row : rows_.cases) {
+    if (row.liid == liid) return absl::InternalError("store: case created twice");
+  }
+  crypto::SecretBytes wk = crypto::SecretBytes::Random(crypto::kAesKeyBytes);
+  KeyRow key;
+  key.id = next_key_id_++;
+  key.kind = KeyKind::kWarrant;
+  key.liid = std::string(liid);
+  key.master_version = master_->CurrentVersion();
+  ASSIGN_OR_RETURN(key.wrapped, master_->Wrap(wk, internal::KeyContext(KeyKind::kWarrant, key.id)));
+  key.created_us = NowUs();
+  rows_.keys.push_back(key);
+  rows_.cases.push_back({std::string(liid), key.id, key.created_us, 0});
+  cs.warrant_key_id = key.id;
+  cs.warrant_key = std::move(wk);
+  return &cs;
+}
+
+absl::StatusOr<Store::Impl::CommMem*> Store::Impl::CommFor(const AppendMeta& meta) {
+  std::string key = CommKey(meta.liid, meta.network_id, meta.cin);
+  auto it = comms_.find(key);
+  if (it != comms_.end()) return &it->second;
+  CommMem comm;
+  comm.liid = std::string(meta.liid);
+  // A communication that continues after a restart (or after its state was evicted) keeps its id.
+  CommFilter f;
+  f.liid = std::string(meta.liid);
+  ASSIGN_OR_RETURN(auto rows, lookup_->ListComms(f));
+  for (const CommRow& row : rows) {
+    if (row.network_id == meta.network_id && row.cin == meta.cin &&
+        row.state != CommState::kDestroyed) {
+      comm.id = row.id;
+      for (const PartyRow& p : row.parties) comm.parties.insert(p.role + '\0' + p.id);
+    }
+  }
+  if (comm.id == 0) {
+    comm.id = next_comm_id_++;
+    CommRow row;
+    row.id = comm.id;
+    row.liid = comm.liid;
+    row.network_id = std::string(meta.network_id);
+    row.cin = meta.cin;
+    row.start_us = row.end_us = meta.received_us;
+    rows_.comms.push_back(row);
+  }
+  return &comms_.emplace(std::move(key), std::move(comm)).first->second;
+}
+
+absl::Status Store::Impl::NewSlice(CommMem& comm, CaseMem& cs, int64_t bucket) {
+  crypto::SecretBytes dk = crypto::SecretBytes::Random(crypto::kAesKeyBytes);
+  KeyRow key;
+  key.id = next_key_id_++;
+  key.kind = KeyKind::kData;
+  key.liid = comm.liid;
+  key.wrapped_by = cs.warrant_key_id;
+  ASSIGN_OR_RETURN(key.wrapped, crypto::WrapKey(cs.warrant_key, dk,
+                                                internal::KeyContext(KeyKind::kData, key.id)));
+  key.created_us = NowUs();
+  ASSIGN_OR_RETURN(crypto::AesGcm aead, crypto::AesGcm::Create(dk));
+  rows_.keys.push_back(std::move(key));
+  comm.slice.key_id = next_key_id_ - 1;
+  comm.slice.bucket = bucket;
+  comm.slice.aead.emplace(std::move(aead));
+  return absl::OkStatus();
+}
+
+uint64_t Store::Impl::PlaceRecord(std::string_view liid, CaseMem& cs, size_t framed_size,
+                                  uint64_t* offset) {
+  if (cs.segment_id == 0 || cs.segment_end + framed_size > opt_.segment_max_bytes) {
+    if (cs.segment_id != 0) rows_.sealed.push_back(cs.segment_id);
+    SegmentRow row;
+    row.id = next_segment_id_++;
+    row.liid = std::string(liid);
+    row.path = SegmentRelPath(liid, row.id);
+    row.created_us = NowUs();
+    row.committed_bytes = EncodeSegmentHeader({row.id, row.created_us, row.liid}).size();
+    rows_.segments.push_back(row);
+    cs.segment_id = row.id;
+    cs.segment_end = row.committed_bytes;
+  }
+  *offset = cs.segment_end;
+  cs.segment_end += framed_size;
+  return cs.segment_id;
+}
+
+void Store::Impl::Enqueue(Item item) {
+  queue_bytes_ += item.framed.size() + item.entry.size() + 64;
+  if (m_queue_bytes_ != nullptr) m_queue_bytes_->Set(static_cast<int64_t>(queue_bytes_));
+  if (queue_bytes_ > opt_.queue_high_bytes) saturated_ = true;
+  queue_.push_back(std::move(item));
+  ++enqueued_;
+}
+
+absl::Status Store::Impl::Append(const AppendMeta& meta, base::Bytes raw) {
+  if (meta.liid.size() > 255 || meta.network_id.size() > 1024) {
+    return absl::InvalidArgumentError("store: LIID or network id too long");
+  }
+  if (raw.size() > kMaxRecordBodyBytes - crypto::kGcmTagBytes) {
+    return absl::InvalidArgumentError("store: PDU too large");
+  }
+  if (meta.liid.empty()) return absl::InvalidArgumentError("store: a PDU without LIID");
+  absl::MutexLock l(&mu_);
+  auto may_append = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !destroy_pending_; };
+  mu_.Await(absl::Condition(&may_append));
+  if (stopping_ || closed_) return absl::UnavailableError("store: closed");
+  ASSIGN_OR_RETURN(CaseMem * cs, CaseFor(meta.liid));
+  ASSIGN_OR_RETURN(CommMem * comm, CommFor(meta));
+  comm->last_us = meta.received_us;
+  if (meta.parties != nullptr) {
+    for (const PartyRow& p : *meta.parties) {
+      if (comm->parties.insert(p.role + '\0' + p.id).second) {
+        rows_.parties.emplace_back(comm->id, p);
+      }
+    }
+  }
+
+  RecordHeader h;
+  h.type = RecordType::kPdu;
+  h.leaf_index = next_leaf_;
+  h.received_us = meta.received_us;
+  h.run_id = run_id_;
+  h.connection_id = meta.connection_id;
+  h.comm_id = comm->id;
+  h.handover = meta.handover;
+  h.kind = meta.kind;
+  h.verdict = meta.verdict;
+  h.cin = meta.cin;
+  h.sequence_number = meta.sequence_number;
+  h.liid = std::string(meta.liid);
+  h.network_id = std::string(meta.network_id);
+  std::string nonce = crypto::RandomBytes(kNonceBytes);
+  std::memcpy(h.nonce.data(), nonce.data(), kNonceBytes);
+  // The header's size does not depend on its offsets, so place the record first.
+  const size_t header_size = EncodeRecordHeader(h).size();
+  const size_t framed_size = FramedSize(header_size, raw.size() + crypto::kGcmTagBytes);
+  // A data key covers one communication for one time bucket within one segment: the unit of
+  // lookup and of destruction. Decided before the record is placed, so that a failure here
+  // leaves no hole in the segment.
+  const bool rotates =
+      cs->segment_id == 0 || cs->segment_end + framed_size > opt_.segment_max_bytes;
+  const uint64_t segment_id = rotates ? next_segment_id_ : cs->segment_id;
+  const int64_t bucket = meta.received_us / std::max<int64_t>(1, opt_.key_slice_us);
+  if (comm->slice.key_id == 0 || comm->slice.bucket != bucket ||
+      comm->slice.segment_id != segment_id || !comm->slice.aead) {
+    RETURN_IF_ERROR(NewSlice(*comm, *cs, bucket));
+    comm->slice.segment_id = segment_id;
+  }
+  h.key_id = comm->slice.key_id;
+  h.segment_id = PlaceRecord(meta.liid, *cs, framed_size, &h.segment_offset);
+  const std::string header = EncodeRecordHeader(h);
+
+  Item item;
+  item.framed.reserve(framed_size);
+  std::string ciphertext;
+  ciphertext.reserve(raw.size() + crypto::kGcmTagBytes);
+  RETURN_IF_ERROR(comm->slice.aead->Seal(base::AsBytes(nonce), base::AsBytes(header), raw, ciphertext));
+  item.framed = FrameRecord(header, ciphertext);
+  item.entry = LeafEntry(base::AsBytes(header), base::AsBytes(ciphertext));
+  item.leaf_hash = tlog::LeafHash(base::AsBytes(item.entry));
+  item.segment_id = h.segment_id;
+  item.offset = h.segment_offset;
+  item.leaf_index = h.leaf_index;
+  item.comm_id = comm->id;
+  item.key_id = h.key_id;
+  item.received_us = meta.received_us;
+  item.plain_bytes = raw.size();
+  ++next_leaf_;
+  Enqueue(std::move(item));
+  return absl::OkStatus();
+}
+
+absl::Status Store::Impl::AppendSystem(SystemKind kind, std::string body) {
+  absl::MutexLock l(&mu_);
+  if (closed_) return absl::UnavailableError("store: closed");
+  CaseMem& cs = cases_[""];
+  RecordHeader h;
+  h.type = RecordType::kSystem;
+  h.leaf_index = next_leaf_;
+  h.received_us = NowUs();
+  h.run_id = run_id_;
+  h.kind = static_cast<uint8_t>(kind);
+  const size_t framed_size = FramedSize(EncodeRecordHeader(h).size(), body.size());
+  h.segment_id = PlaceRecord("", cs, framed_size, &h.segment_offset);
+  const std::string header = EncodeRecordHeader(h);
+  Item item;
+  item.framed = FrameRecord(header, body);
+  item.entry = LeafEntry(base::AsBytes(header), base::AsBytes(body));
+  item.leaf_hash = tlog::LeafHash(base::AsBytes(item.entry));
+  item.segment_id = h.segment_id;
+  item.offset = h.segment_offset;
+  item.leaf_index = h.leaf_index;
+  item.received_us = h.received_us;
+  ++next_leaf_;
+  Enqueue(std::move(item));
+  return absl::OkStatus();
+}
+
+void Store::Impl::WhenDurable(std::function<void()> done) {
+  absl::MutexLock l(&mu_);
+  if (closed_) return;  // never acknowledge what a closed store cannot promise
+  Item item;
+  item.type = Item::kBarrier;
+  item.barrier = std::move(done);
+  queue_.push_back(std::move(item));
+  ++enqueued_;
+}
+
+bool Store::Impl::Saturated() const {
+  absl::MutexLock l(&mu_);
+  return saturated_ || stalled_;
+}
+
+absl::Status Store::Impl::Flush(int64_t timeout_us) {
+  absl::MutexLock l(&mu_);
+  const uint64_t target = enqueued_;
+  auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return durable_ >= target || closed_; };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&done), absl::Microseconds(timeout_us))) {
+    return stalled_ ? stall_status_
+                    : absl::DeadlineExceededError("store: flush timed out");
+  }
+  if (durable_ < target) return absl::UnavailableError("store: closed before the flush finished");
+  return absl::OkStatus();
+}
+
+StoreStats Store::Impl::Stats() const {
+  absl::MutexLock l(&mu_);
+  StoreStats s = stats_;
+  s.stalled = stalled_;
+  return s;
+}
+
+void Store::Impl::SetStalled(bool stalled, const absl::Status& why) {
+  absl::MutexLock l(&mu_);
+  if (stalled_ == stalled) return;
+  stalled_ = stalled;
+  stall_status_ = why;
+  if (m_stalled_ != nullptr) m_stalled_->Set(stalled ? 1 : 0);
+  if (stalled) {
+    base::Log(base::LogLevel::kError, "store.stalled",
+              {{"reason", base::View(why.message())},
+               {"action", "ingest paused; retrying until the disk accepts writes"}});
+  } else {
+    base::Log(base::LogLevel::kInfo, "store.resumed", {});
+  }
+}
+
+// --- writer --------------------------------------------------------------------------------------
+
+void Store::Impl::WriterLoop() {
+  for (;;) {
+    std::vector<Item> items;
+    Rows rows;
+    {
+      absl::MutexLock l(&mu_);
+      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !queue_.empty() || !rows_.empty() || stopping_;
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Microseconds(opt_.checkpoint_interval_us));
+      if (queue_.empty() && rows_.empty() && stopping_) break;
+      items.swap(queue_);
+      rows = std::move(rows_);
+      rows_ = Rows();
+      writer_busy_ = true;
+    }
+    size_t batch_bytes = 0;
+    uint64_t records = 0, bytes = 0;
+    for (const Item& it : items) {
+      if (it.type == Item::kRecord) {
+        batch_bytes += it.framed.size() + it.entry.size() + 64;
+        ++records;
+        bytes += it.plain_bytes;
+      }
+    }
+    bool committed = false;
+    {
+      absl::MutexLock wl(&writer_mu_);
+      for (int attempt = 0;; ++attempt) {
+        absl::Status s = CommitBatch(items, rows);
+        if (s.ok()) {
+          committed = true;
+          SetStalled(false, s);
+          break;
+        }
+        if (m_write_errors_ != nullptr) m_write_errors_->Inc();
+        {
+          absl::MutexLock l(&mu_);
+          ++stats_.write_errors;
+        }
+        SetStalled(true, s);
+        // Wait and retry the same batch; stop only when closing and the disk stays refused.
+        absl::SleepFor(absl::Microseconds(opt_.retry_interval_us));
+        absl::MutexLock l(&mu_);
+        if (stopping_ && attempt > 20) {
+          base::Log(base::LogLevel::kError, "store.close_with_unwritten",
+                    {{"records", records}, {"reason", base::View(s.message())}});
+          break;
+        }
+      }
+      if (committed) {
+        int64_t now = NowUs();
+        if (now - last_checkpoint_us_ >= opt_.checkpoint_interval_us) {
+          if (absl::Status s = WriteCheckpointLocked(); !s.ok()) {
+            base::Log(base::LogLevel::kWarn, "store.checkpoint_failed",
+                      {{"reason", base::View(s.message())}});
+          }
+        }
+      }
+    }
+    std::vector<std::function<void()>> barriers;
+    if (committed) {
+      for (Item& it : items) {
+        if (it.type == Item::kBarrier) barriers.push_back(std::move(it.barrier));
+      }
+    }
+    {
+      absl::MutexLock l(&mu_);
+      queue_bytes_ -= std::min(queue_bytes_, batch_bytes);
+      if (m_queue_bytes_ != nullptr) m_queue_bytes_->Set(static_cast<int64_t>(queue_bytes_));
+      if (queue_bytes_ < opt_.queue_low_bytes) saturated_ = false;
+      durable_ += items.size();
+      writer_busy_ = false;
+      if (committed) {
+        stats_.records += records;
+        stats_.bytes += bytes;
+        ++stats_.commits;
+      }
+    }
+    if (committed) {
+      if (m_records_ != nullptr) m_records_->Inc(records);
+      if (m_bytes_ != nullptr) m_bytes_->Inc(bytes);
+      if (m_commits_ != nullptr) m_commits_->Inc();
+    }
+    for (auto& b : barriers) b();
+  }
+  // Idle: a final checkpoint for whatever became durable.
+  absl::MutexLock wl(&writer_mu_);
+  if (absl::Status s = WriteCheckpointLocked(); !s.ok()) {
+    base::Log(base::LogLevel::kWarn, "store.checkpoint_failed", {{"reason", base::View(s.message())}});
+  }
+}
+
+absl::Status Store::Impl::OpenSegmentFile(const SegmentRow& row) {
+  std::string path = JoinPath(opt_.dir, row.path);
+  RETURN_IF_ERROR(internal::MakeDirs(internal::DirName(path), 0700));
+  // A file left by an earlier failed attempt of this same batch is rewritten.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus(errno, "create", path);
+  SegFile f;
+  f.fd = fd;
+  f.path = path;
+  f.liid = row.liid;
+  f.is_new = true;
+  segfiles_[row.id] = f;
+  std::string header = EncodeSegmentHeader({row.id, row.created_us, row.liid});
+  RETURN_IF_ERROR(internal::PWriteAll(fd, header, 0, path));
+  if (::fdatasync(fd) != 0) return ErrnoStatus(errno, "fdatasync", path);
+  RETURN_IF_ERROR(internal::SyncDir(internal::DirName(path)));
+  segfiles_[row.id].written = header.size();
+  return absl::OkStatus();
+}
+
+void Store::Impl::RollBack(const tlog::TreeBuilder& tree, const std::vector<std::string>& entries) {
+  tree_ = tree;
+  edge_entries_ = entries;
+  for (auto it = segfiles_.begin(); it != segfiles_.end();) {
+    SegFile& f = it->second;
+    if (f.is_new) {
+      if (f.fd >= 0) ::close(f.fd);
+      ::unlink(f.path.c_str());
+      it = segfiles_.erase(it);
+      continue;
+    }
+    if (f.written != f.committed && f.fd >= 0) {
+      if (::ftruncate(f.fd, static_cast<off_t>(f.committed)) == 0) f.written = f.committed;
+    }
+    ++it;
+  }
+}
+
+absl::Status Store::Impl::CommitBatch(std::vector<Item>& items, Rows& rows) {
+  const tlog::TreeBuilder saved_tree = tree_;
+  const std::vector<std::string> saved_entries = edge_entries_;
+  absl::Status s = [&]() -> absl::Status {
+    for (const SegmentRow& row : rows.segments) RETURN_IF_ERROR(OpenSegmentFile(row));
+    // Records of one segment have consecutive offsets: one write per segment.
+    struct Pending {
+      uint64_t first_offset = 0;
+      std::string data;
+      uint64_t records = 0;
+    };
+    std::map<uint64_t, Pending> writes;
+    for (const Item& it : items) {
+      if (it.type != Item::kRecord) continue;
+      Pending& p = writes[it.segment_id];
+      if (p.data.empty()) p.first_offset = it.offset;
+      if (p.first_offset + p.data.size() != it.offset) {
+        return absl::InternalError("store: records out of offset order");
+      }
+      p.data += it.framed;
+      ++p.records;
+    }
+    for (auto& [id, p] : writes) {
+      auto f = segfiles_.find(id);
+      if (f == segfiles_.end() || f->second.fd < 0) {
+        return absl::InternalError(base::StrCat("store: segment ", id, " is not open"));
+      }
+      if (f->second.written != p.first_offset) {
+        return absl::InternalError(base::StrCat("store: segment ", id, " offset mismatch"));
+      }
+      RETURN_IF_ERROR(internal::PWriteAll(f->second.fd, p.data, p.first_offset, f->second.path));
+      f->second.written = p.first_offset + p.data.size();
+    }
+    for (auto& [id, p] : writes) {
+      SegFile& f = segfiles_[id];
+      if (::fdatasync(f.fd) != 0) return ErrnoStatus(errno, "fdatasync", f.path);
+    }
+
+    store::CommitBatch batch;
+    batch.new_cases = rows.cases;
+    batch.new_keys = rows.keys;
+    batch.new_comms = rows.comms;
+    batch.new_parties = rows.parties;
+    batch.new_segments = rows.segments;
+    for (SegmentRow& seg : batch.new_segments) seg.committed_bytes = segfiles_[seg.id].written;
+    batch.sealed_segments = rows.sealed;
+    batch.events = rows.events;
+    std::map<uint64_t, SliceRow> slices;
+    std::map<uint64_t, CommitBatch::CommDelta> deltas;
+    std::vector<tlog::TreeBuilder::FullTile> completed;
+    for (const Item& it : items) {
+      if (it.type != Item::kRecord) continue;
+      completed.clear();
+      tree_.Append(it.leaf_hash, &completed);
+      for (const auto& t : completed) {
+        RETURN_IF_ERROR(tiles_.WriteTile(t.level, t.index, kBundleWidth, base::AsBytes(t.hashes),
+                                         /*durable=*/false));
+      }
+      edge_entries_.push_back(it.entry);
+      if (edge_entries_.size() == kBundleWidth) {
+        ASSIGN_OR_RETURN(std::string encoded, tlog::EncodeEntryBundle(edge_entries_));
+        RETURN_IF_ERROR(tiles_.WriteEntries((tree_.size() - 1) / kBundleWidth, kBundleWidth,
+                                            base::AsBytes(encoded), /*durable=*/false));
+        edge_entries_.clear();
+      }
+      if (it.key_id == 0) continue;  // system records belong to no communication
+      SliceRow& sl = slices[it.key_id];
+      if (sl.records == 0) {
+        sl.key_id = it.key_id;
+        sl.comm_id = it.comm_id;
+        sl.segment_id = it.segment_id;
+        sl.first_leaf = it.leaf_index;
+        sl.first_offset = it.offset;
+        sl.start_us = it.received_us;
+      }
+      sl.last_leaf = it.leaf_index;
+      sl.end_offset = it.offset + it.framed.size();
+      sl.start_us = std::min(sl.start_us, it.received_us);
+      sl.end_us = std::max(sl.end_us, it.received_us);
+      ++sl.records;
+      sl.bytes += it.plain_bytes;
+      auto [d, fresh] = deltas.try_emplace(it.comm_id, CommitBatch::CommDelta{it.comm_id, it.received_us,
+                                                                             it.received_us, 0, 0});
+      d->second.start_us = std::min(d->second.start_us, it.received_us);
+      d->second.end_us = std::max(d->second.end_us, it.received_us);
+      d->second.records += 1;
+      d->second.bytes += it.plain_bytes;
+    }
+    for (auto& [id, sl] : slices) batch.slices.push_back(sl);
+    for (auto& [id, d] : deltas) batch.comm_deltas.push_back(d);
+    for (auto& [id, p] : writes) {
+      const SegFile& f = segfiles_[id];
+      batch.segment_ends[id] = {f.written, f.records + p.records};
+    }
+    LogState log;
+    log.size = tree_.size();
+    log.root = HashString(tree_.Root());
+    log.edge = tree_.EncodeEdge();
+    ASSIGN_OR_RETURN(log.edge_entries, tlog::EncodeEntryBundle(edge_entries_));
+    batch.log = std::move(log);
+    RETURN_IF_ERROR(catalog_->Commit(batch));
+    // Committed: the new lengths are the durable truth now.
+    for (auto& [id, p] : writes) {
+      SegFile& f = segfiles_[id];
+      f.committed = f.written;
+      f.records += p.records;
+    }
+    for (auto& [id, f] : segfiles_) {
+      if (f.is_new) {
+        f.is_new = false;
+        f.committed = f.written;
+      }
+    }
+    for (uint64_t id : rows.sealed) {
+      auto f = segfiles_.find(id);
+      if (f != segfiles_.end() && f->second.fd >= 0) {
+        ::fsync(f->second.fd);
+        ::close(f->second.fd);
+        f->second.fd = -1;
+      }
+    }
+    return absl::OkStatus();
+  }();
+  if (!s.ok()) RollBack(saved_tree, saved_entries);
+  return s;
+}
+
+absl::Status Store::Impl::WriteCheckpointLocked() {
+  const uint64_t size = tree_.size();
+  last_checkpoint_us_ = NowUs();
+  if (size == checkpoint_size_) return absl::OkStatus();
+  // Partial tiles and the partial entry bundle, so that a tiles client sees the whole tree.
+  for (const auto& t : tree_.PartialTiles()) {
+    RETURN_IF_ERROR(tiles_.WriteTile(t.level, t.index, t.hashes.size() / 32,
+                                     base::AsBytes(t.hashes), /*durable=*/false));
+  }
+  if (!edge_entries_.empty()) {
+    ASSIGN_OR_RETURN(std::string encoded, tlog::EncodeEntryBundle(edge_entries_));
+    RETURN_IF_ERROR(tiles_.WriteEntries(size / kBundleWidth, edge_entries_.size(),
+                                        base::AsBytes(encoded), /*durable=*/false));
+  }
+  // One syncfs() makes every tile written since the last checkpoint durable at once (an fsync
+  // per tile file would cost thousands of journal commits a second).
+  int fd = ::open(LogDir(opt_.dir).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, "open", LogDir(opt_.dir));
+  int rc = ::syncfs(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return ErrnoStatus(err, "syncfs", LogDir(opt_.dir));
+  nlohmann::json durable = {{"size", size}, {"edge", Hex(tree_.EncodeEdge())}};
+  RETURN_IF_ERROR(catalog_->SetMeta(kMetaTilesDurable, durable.dump()));
+  tlog::Checkpoint cp{origin_, size, tree_.Root(), {}};
+  ASSIGN_OR_RETURN(std::string note, tlog::SignNote(tlog::CheckpointBody(cp), origin_, *signer_));
+  RETURN_IF_ERROR(internal::WriteFileAtomic(CheckpointPath(opt_.dir), note, 0644));
+  checkpoint_size_ = size;
+  return absl::OkStatus();
+}
+
+absl::Status Store::Impl::Checkpoint() {
+  RETURN_IF_ERROR(Flush(60LL * 1000000));
+  absl::MutexLock wl(&writer_mu_);
+  checkpoint_size_ = UINT64_MAX;
+  return WriteCheckpointLocked();
+}
+
+// --- control -------------------------------------------------------------------------------------
+
+void Store::Impl::ControlLoop() {
+  int64_t last_retention = 0;
+  for (;;) {
+    {
+      absl::MutexLock l(&control_mu_);
+      auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(control_mu_) { return control_stop_; };
+      control_mu_.AwaitWithTimeout(absl::Condition(&stop), absl::Microseconds(opt_.control_interval_us));
+      if (control_stop_) return;
+    }
+    ProcessRequests();
+    EvictIdle();
+    int64_t now = NowUs();
+    if (now - last_retention > 60LL * 1000000) {
+      last_retention = now;
+      RetentionSweep();
+    }
+  }
+}
+
+void Store::Impl::EvictIdle() {
+  absl::MutexLock l(&mu_);
+  const int64_t now = NowUs();
+  for (auto it = comms_.begin(); it != comms_.end();) {
+    auto cur = it++;
+    if (now - cur->second.last_us > opt_.comm_idle_us) comms_.erase(cur);
+  }
+}
+
+absl::StatusOr<DestroyOrder> OrderFromJson(std::string_view text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return absl::InvalidArgumentError("store: malformed destroy request");
+  DestroyOrder o;
+  if (j.contains("comm")) o.comm_id = j["comm"].get<uint64_t>();
+  if (j.contains("liid")) o.liid = j["liid"].get<std::string>();
+  if (j.contains("from")) o.from_us = j["from"].get<int64_t>();
+  if (j.contains("to")) o.to_us = j["to"].get<int64_t>();
+  o.order_ref = j.value("order", "");
+  o.reason = j.value("reason", "");
+  o.ordered_by = j.value("by", "");
+  return o;
+}
+
+std::string OrderToJson(const DestroyOrder& o) {
+  nlohmann::json j;
+  if (o.comm_id) j["comm"] = *o.comm_id;
+  if (o.liid) j["liid"] = *o.liid;
+  if (o.from_us) j["from"] = *o.from_us;
+  if (o.to_us) j["to"] = *o.to_us;
+  j["order"] = o.order_ref;
+  j["reason"] = o.reason;
+  j["by"] = o.ordered_by;
+  return j.dump();
+}
+
+void Store::Impl::ProcessRequests() {
+  absl::StatusOr<std::vector<RequestRow>> pending;
+  {
+    absl::MutexLock l(&mu_);
+    pending = lookup_->PendingRequests();
+  }
+  if (!pending.ok()) return;
+  for (const RequestRow& req : *pending) {
+    absl::StatusOr<DestroyResult> r = absl::InvalidArgumentError("store: unknown request kind");
+    if (req.kind == "destroy") {
+      auto order = OrderFromJson(req.body);
+      r = order.ok() ? Destroy(*order) : absl::StatusOr<DestroyResult>(order.status());
+    }
+    absl::MutexLock l(&mu_);
+    absl::Status s = r.ok() ? lookup_->FinishRequest(req.id, true, DestroyResultJson(*r))
+                            : lookup_->FinishRequest(req.id, false, r.status().ToString());
+    if (!s.ok()) {
+      base::Log(base::LogLevel::kError, "store.request_failed", {{"reason", base::View(s.message())}});
+    }
+  }
+}
+
+void Store::Impl::RetentionSweep() {
+  absl::StatusOr<std::vector<CaseRow>> cases;
+  {
+    absl::MutexLock l(&mu_);
+    cases = lookup_->Cases();
+  }
+  if (!cases.ok()) return;
+  const int64_t now = NowUs();
+  for (const CaseRow& c : *cases) {
+    if (c.retention_days <= 0) continue;
+    DestroyOrder o;
+    o.liid = c.liid;
+    o.from_us = 0;
+    o.to_us = now - c.retention_days * 86400LL * 1000000;
+    o.order_ref = "retention-policy";
+    o.reason = base::StrCat("retention of ", c.retention_days, " days expired");
+    o.ordered_by = "tapvault";
+    auto r = Destroy(o);
+    if (!r.ok() && r.status().code() != absl::StatusCode::kNotFound) {
+      base::Log(base::LogLevel::kError, "store.retention_failed",
+                {{"reason", base::View(r.status().message())}});
+    }
+  }
+}
+
+// --- destruction ---------------------------------------------------------------------------------
+
+absl::StatusOr<DestroyResult> Store::Impl::Destroy(const DestroyOrder& order) {
+  if (order.order_ref.empty() || order.reason.empty()) {
+    return absl::InvalidArgumentError("store: a destruction needs an order reference and a reason");
+  }
+  if (order.comm_id.has_value() == order.liid.has_value()) {
+    return absl::InvalidArgumentError("store: destroy one communication or one case, not both");
+  }
+  RETURN_IF_ERROR(Flush(120LL * 1000000));
+  absl::MutexLock one_at_a_time(&destroy_mu_);
+  {
+    // No appends while keys change (Append waits); the writer finishes what is queued.
+    absl::MutexLock l(&mu_);
+    destroy_pending_ = true;
+    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return (queue_.empty() && rows_.empty() && !writer_busy_) || closed_;
+    };
+    mu_.Await(absl::Condition(&idle));
+  }
+  absl::StatusOr<DestroyResult> destroyed;
+  {
+    // Lock order everywhere: writer_mu_ before mu_.
+    absl::MutexLock wl(&writer_mu_);
+    absl::MutexLock l(&mu_);
+    destroyed = DestroyLocked(order);
+    destroy_pending_ = false;
+  }
+  if (!destroyed.ok()) return destroyed.status();
+  DestroyResult result = std::move(*destroyed);
+  // The signed destruction record goes into the log like any record.
+  RETURN_IF_ERROR(AppendSystem(SystemKind::kDestruction, result.signed_record));
+  {
+    absl::MutexLock l(&mu_);
+    result.record_leaf = next_leaf_ - 1;
+  }
+  RETURN_IF_ERROR(Flush(120LL * 1000000));
+  RETURN_IF_ERROR(Checkpoint());
+  base::Log(base::LogLevel::kInfo, "store.destroyed",
+            {{"order", order.order_ref},
+             {"records", result.records},
+             {"comms", result.comms.size()},
+             {"leaf", result.record_leaf}});
+  return result;
+}
+
+absl::StatusOr<DestroyResult> Store::Impl::DestroyLocked(const DestroyOrder& order) {
+  DestroyResult r;
+  r.at_us = NowUs();
+  // Which slices.
+  std::vector<SliceRow> slices;
+  std::string liid;
+  if (order.comm_id) {
+    CommFilter f;
+    f.comm_id = *order.comm_id;
+    ASSIGN_OR_RETURN(auto comms, catalog_->ListComms(f));
+    if (comms.empty()) return absl::NotFoundError(base::StrCat("store: no communication ", *order.comm_id));
+    liid = comms[0].liid;
+    ASSIGN_OR_RETURN(slices, catalog_->Slices(*order.comm_id, std::nullopt));
+  } else {
+    liid = *order.liid;
+    ASSIGN_OR_RETURN(slices, catalog_->Slices(std::nullopt, liid));
+  }
+  const int64_t from = order.from_us.value_or(INT64_MIN);
+  const int64_t to = order.to_us.value_or(INT64_MAX);
+  std::vector<SliceRow> doomed, partial;
+  for (const SliceRow& s : slices) {
+    if (s.destroyed) continue;
+    if (s.end_us < from || s.start_us > to) continue;
+    if (s.start_us >= from && s.end_us <= to) {
+      doomed.push_back(s);
+    } else {
+      partial.push_back(s);
+    }
+  }
+  if (!partial.empty()) {
+    // A slice's records share one key: shredding it would destroy records outside the order,
+    // keeping it would keep records inside. Refuse rather than do either silently.
+    return absl::FailedPreconditionError(base::StrCat(
+        "store: the range cuts through ", partial.size(), " key slice(s) (slices are ",
+        opt_.key_slice_us / 1000000, " s of one communication); widen the range to slice edges, e.g. from ",
+        base::FormatRfc3339({partial.front().start_us}), " to ",
+        base::FormatRfc3339({partial.back().end_us})));
+  }
+  if (doomed.empty()) return absl::NotFoundError("store: nothing to destroy in that selection");
+
+  std::set<uint64_t> doomed_keys;
+  std::set<uint64_t> comms;
+  for (const SliceRow& s : doomed) {
+    doomed_keys.insert(s.key_id);
+    comms.insert(s.comm_id);
+    r.records += s.records;
+  }
+  // Exact leaf indexes of the destroyed records, from the segments.
+  std::vector<uint64_t> leaves;
+  for (const SliceRow& s : doomed) {
+    auto f = segfiles_.find(s.segment_id);
+    if (f == segfiles_.end()) return absl::DataLossError("store: slice in an unknown segment");
+    std::string buf(s.end_offset - s.first_offset, '\0');
+    int fd = f->second.fd >= 0 ? f->second.fd : ::open(f->second.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus(errno, "open", f->second.path);
+    absl::Status rs = internal::PReadAll(fd, buf.data(), buf.size(), s.first_offset, f->second.path);
+    if (fd != f->second.fd) ::close(fd);
+    RETURN_IF_ERROR(rs);
+    size_t pos = 0;
+    while (pos < buf.size()) {
+      ASSIGN_OR_RETURN(ParsedRecord rec, ParseRecord(base::AsBytes(buf).subspan(pos)));
+      if (rec.header.key_id == s.key_id) leaves.push_back(rec.header.leaf_index);
+      pos += rec.framed_size;
+    }
+  }
+  std::sort(leaves.begin(), leaves.end());
+  for (uint64_t leaf : leaves) {
+    if (!r.leaves.empty() && r.leaves.back().second + 1 == leaf) {
+      r.leaves.back().second = leaf;
+    } else {
+      r.leaves.emplace_back(leaf, leaf);
+    }
+  }
+
+  // Keys: the doomed data keys go; the case's surviving data keys move under a fresh warrant key;
+  // every warrant and signing key moves under a fresh master version; the old master version and
+  // warrant key are destroyed. An old copy of the catalog then holds nothing that any live key
+  // opens.
+  Catalog::DestroyTxn txn;
+  txn.at_us = r.at_us;
+  ASSIGN_OR_RETURN(auto cases, catalog_->Cases());
+  uint64_t old_wk_id = 0;
+  for (const CaseRow& c : cases) {
+    if (c.liid == liid) old_wk_id = c.warrant_key_id;
+  }
+  if (old_wk_id == 0) return absl::DataLossError("store: case without a warrant key");
+  ASSIGN_OR_RETURN(KeyRow old_wk_row, catalog_->Key(old_wk_id));
+  ASSIGN_OR_RETURN(crypto::SecretBytes old_wk, UnwrapWarrantKey(old_wk_row));
+  crypto::SecretBytes new_wk = crypto::SecretBytes::Random(crypto::kAesKeyBytes);
+  uint64_t new_wk_id = next_key_id_++;
+  r.old_warrant_key = old_wk_id;
+  r.new_warrant_key = new_wk_id;
+
+  const uint32_t old_master = master_->CurrentVersion();
+  ASSIGN_OR_RETURN(uint32_t new_master, master_->Rotate());
+  r.old_master_version = old_master;
+  r.new_master_version = new_master;
+
+  KeyRow nk;
+  nk.id = new_wk_id;
+  nk.kind = KeyKind::kWarrant;
+  nk.liid = liid;
+  nk.master_version = new_master;
+  ASSIGN_OR_RETURN(nk.wrapped, master_->Wrap(new_wk, internal::KeyContext(KeyKind::kWarrant, nk.id)));
+  nk.created_us = r.at_us;
+  txn.new_keys.push_back(nk);
+  txn.case_warrant_keys.emplace_back(liid, new_wk_id);
+  txn.destroy_keys.push_back(old_wk_id);
+
+  ASSIGN_OR_RETURN(auto live, catalog_->Keys(std::nullopt, std::nullopt, /*live_only=*/true));
+  for (const KeyRow& k : live) {
+    if (k.kind == KeyKind::kData && k.liid == liid) {
+      if (doomed_keys.count(k.id)) {
+        txn.destroy_keys.push_back(k.id);
+        r.data_keys.push_back(k.id);
+        continue;
+      }
+      if (k.wrapped_by != old_wk_id) continue;
+      ASSIGN_OR_RETURN(crypto::SecretBytes dk,
+                       crypto::UnwrapKey(old_wk, base::AsBytes(k.wrapped),
+                                         internal::KeyContext(KeyKind::kData, k.id)));
+      ASSIGN_OR_RETURN(std::string w, crypto::WrapKey(new_wk, dk, internal::KeyContext(KeyKind::kData, k.id)));
+      txn.rewrap.push_back({k.id, std::move(w), new_wk_id, 0});
+    } else if (k.kind != KeyKind::kData && k.id != old_wk_id) {
+      ASSIGN_OR_RETURN(crypto::SecretBytes key,
+                       master_->Unwrap(base::AsBytes(k.wrapped), internal::KeyContext(k.kind, k.id)));
+      ASSIGN_OR_RETURN(std::string w, master_->Wrap(key, internal::KeyContext(k.kind, k.id)));
+      txn.rewrap.push_back({k.id, std::move(w), 0, new_master});
+    }
+  }
+  // Which communications are now wholly destroyed.
+  for (uint64_t comm : comms) {
+    r.comms.push_back(comm);
+    ASSIGN_OR_RETURN(auto comm_slices, catalog_->Slices(comm, std::nullopt));
+    bool all = true;
+    for (const SliceRow& s : comm_slices) {
+      if (!s.destroyed && !doomed_keys.count(s.key_id)) all = false;
+    }
+    if (all) {
+      r.comms_destroyed.push_back(comm);
+      txn.destroyed_comms.push_back(comm);
+    }
+    // Derived data (exports, caches) goes with its source.
+    ASSIGN_OR_RETURN(auto derived, catalog_->Derived(comm));
+    for (auto& [id, path] : derived) {
+      std::string full = path.empty() || path[0] == '/' ? path : JoinPath(opt_.dir, path);
+      struct stat st;
+      if (::stat(full.c_str(), &st) == 0) {
+        // Overwrite before unlinking: the file may be plaintext.
+        int fd = ::open(full.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+          std::string zeros(static_cast<size_t>(std::min<off_t>(st.st_size, 1 << 20)), '\0');
+          for (off_t off = 0; off < st.st_size; off += static_cast<off_t>(zeros.size())) {
+            (void)internal::PWriteAll(fd, std::string_view(zeros).substr(0, std::min<off_t>(zeros.size(), st.st_size - off)), off, full);
+          }
+          ::fsync(fd);
+          ::close(fd);
+        }
+        ::unlink(full.c_str());
+      }
+      RETURN_IF_ERROR(catalog_->MarkDerivedDestroyed(id));
+      r.derived_removed.push_back(path);
+    }
+  }
+
+  nlohmann::ordered_json doc;
+  doc["type"] = "destruction";
+  doc["at"] = base::FormatRfc3339({r.at_us});
+  doc["order"] = order.order_ref;
+  doc["reason"] = order.reason;
+  doc["ordered_by"] = order.ordered_by;
+  doc["liid"] = liid;
+  if (order.from_us) doc["from"] = base::FormatRfc3339({*order.from_us});
+  if (order.to_us) doc["to"] = base::FormatRfc3339({*order.to_us});
+  doc["method"] =
+      "crypto-shredding: AES-256-GCM data keys erased; surviving keys re-wrapped under a new "
+      "warrant key; master key rotated and its old version destroyed";
+  doc["comms"] = r.comms;
+  doc["comms_destroyed"] = r.comms_destroyed;
+  nlohmann::json ranges = nlohmann::json::array();
+  for (auto [a, b] : r.leaves) ranges.push_back({a, b});
+  doc["leaves"] = ranges;
+  doc["records"] = r.records;
+  doc["data_keys"] = r.data_keys;
+  doc["warrant_key"] = {{"destroyed", old_wk_id}, {"new", new_wk_id}};
+  doc["master_version"] = {{"destroyed", old_master}, {"new", new_master}};
+  doc["derived_removed"] = r.derived_removed;
+  ASSIGN_OR_RETURN(r.signed_record, tlog::SignNote(doc.dump() + "\n", origin_, *signer_));
+  txn.events.push_back({r.at_us, "destruction", doc.dump()});
+
+  RETURN_IF_ERROR(catalog_->ApplyDestroy(txn));
+  // Only now, with the catalog pointing at the new versions, are the old ones destroyed.
+  RETURN_IF_ERROR(master_->DestroyVersion(old_master));
+
+  // In-memory keys: the case continues under the new warrant key; communications whose current
+  // slice was destroyed start a new slice with their next record.
+  CaseMem& cs = cases_[liid];
+  cs.warrant_key_id = new_wk_id;
+  cs.warrant_key = std::move(new_wk);
+  for (auto& [key, comm] : comms_) {
+    if (doomed_keys.count(comm.slice.key_id)) comm.slice = Slice();
+  }
+  for (auto it = comms_.begin(); it != comms_.end();) {
+    auto cur = it++;
+    if (std::find(r.comms_destroyed.begin(), r.comms_destroyed.end(), cur->second.id) !=
+        r.comms_destroyed.end()) {
+      comms_.erase(cur);
+    }
+  }
+  return r;
+}
+
+// --- close ---------------------------------------------------------------------------------------
+
+absl::Status Store::Impl::Close() {
+  {
+    absl::MutexLock l(&mu_);
+    if (closed_) return absl::OkStatus();
+    stopping_ = true;
+  }
+  {
+    absl::MutexLock l(&control_mu_);
+    control_stop_ = true;
+  }
+  if (control_.joinable()) control_.join();
+  if (writer_.joinable()) writer_.join();
+  absl::Status result = absl::OkStatus();
+  {
+    absl::MutexLock l(&mu_);
+    closed_ = true;
+    if (!queue_.empty()) {
+      result = absl::DataLossError(base::StrCat("store: closed with ", queue_.size(),
+                                                " queued items not written"));
+    }
+  }
+  {
+    absl::MutexLock wl(&writer_mu_);
+    for (auto& [id, f] : segfiles_) {
+      if (f.fd >= 0) {
+        ::fsync(f.fd);
+        ::close(f.fd);
+        f.fd = -1;
+      }
+    }
+  }
+  catalog_.reset();
+  lookup_.reset();
+  if (lock_fd_ >= 0) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  auto impl = std::make_unique<Impl>(options);
+  RETURN_IF_ERROR(impl->Start());
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+absl::Status Store::Append(const AppendMeta& meta, base::Bytes raw) { return impl_->Append(meta, raw); }
+void Store::WhenDurable(std::function<void()> done) { impl_->WhenDurable(std::move(done)); }
+bool Store::Saturated() const { return impl_->Saturated(); }
+absl::Status Store::Flush(int64_t timeout_us) { return impl_->Flush(timeout_us); }
+absl::StatusOr<DestroyResult> Store::Destroy(const DestroyOrder& order) { return impl_->Destroy(order); }
+absl::Status Store::Checkpoint() { return impl_->Checkpoint(); }
+absl::Status Store::Close() { return impl_->Close(); }
+StoreStats Store::Stats() const { return impl_->Stats(); }
+const std::string& Store::dir() const { return impl_->dir(); }
+
+absl::StatusOr<DestroyResult> SubmitOrRunDestroy(const std::string& dir, const DestroyOrder& order,
+                                                 int64_t timeout_us) {
+  auto own = Store::Open({.dir = dir});
+  if (own.ok()) {
+    auto r = (*own)->Destroy(order);
+    absl::Status c = (*own)->Close();
+    if (r.ok() && !c.ok()) return c;
+    return r;
+  }
+  if (own.status().code() != absl::StatusCode::kFailedPrecondition) return own.status();
+  // Another process (a running serve) owns the store: hand the order over and wait.
+  ASSIGN_OR_RETURN(auto catalog, SqliteCatalog::Open(CatalogPath(dir), /*create=*/false));
+  ASSIGN_OR_RETURN(uint64_t id, catalog->AddRequest("destroy", OrderToJson(order)));
+  const int64_t deadline = NowUs() + timeout_us;
+  while (NowUs() < deadline) {
+    ASSIGN_OR_RETURN(RequestRow req, catalog->Request(id));
+    if (req.status == "done") {
+      nlohmann::json j = nlohmann::json::parse(req.result, nullptr, false);
+      DestroyResult r;
+      if (j.is_object()) {
+        auto t = base::ParseRfc3339(j.value("at", ""));
+        r.at_us = t.ok() ? t->unix_us : 0;
+        r.comms = j.value("comms", std::vector<uint64_t>{});
+        r.comms_destroyed = j.value("comms_destroyed", std::vector<uint64_t>{});
+        for (auto& p : j.value("leaves", nlohmann::json::array())) {
+          r.leaves.emplace_back(p[0].get<uint64_t>(), p[1].get<uint64_t>());
+        }
+        r.records = j.value("records", uint64_t{0});
+        r.data_keys = j.value("data_keys", std::vector<uint64_t>{});
+        r.old_warrant_key = j.value("old_warrant_key", uint64_t{0});
+        r.new_warrant_key = j.value("new_warrant_key", uint64_t{0});
+        r.old_master_version = j.value("old_master_version", 0u);
+        r.new_master_version = j.value("new_master_version", 0u);
+        r.derived_removed = j.value("derived_removed", std::vector<std::string>{});
+        r.record_leaf = j.value("record_leaf", uint64_t{0});
+        r.signed_record = j.value("signed_record", "");
+      }
+      return r;
+    }
+    if (req.status == "failed") {
+      return absl::FailedPreconditionError(base::StrCat("store: the serving process refused: ", req.result));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return absl::DeadlineExceededError(
+      "store: the process that owns the store did not carry out the order in time (it stays queued)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// ContentReader
+
+class ContentReader::Impl {
+ public:
+  std::string dir;
+  std::unique_ptr<Catalog> catalog;
+  std::unique_ptr<crypto::MasterKey> master;
+};
+
+ContentReader::ContentReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ContentReader::~ContentReader() = default;
+Catalog& ContentReader::catalog() { return *impl_->catalog; }
+
+absl::StatusOr<std::unique_ptr<ContentReader>> ContentReader::Open(const std::string& dir,
+                                                                   const std::string& master_key) {
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  ASSIGN_OR_RETURN(impl->catalog, SqliteCatalog::Open(CatalogPath(dir), /*create=*/false));
+  ASSIGN_OR_RETURN(auto recorded, impl->catalog->GetMeta(kMetaMasterKey));
+  if (!recorded) return absl::DataLossError("store: catalog lacks the master key spec");
+  std::string spec = !master_key.empty() ? master_key : ResolveMasterSpec(dir, *recorded);
+  ASSIGN_OR_RETURN(impl->master, crypto::OpenMasterKey(spec, /*create=*/false));
+  return std::unique_ptr<ContentReader>(new ContentReader(std::move(impl)));
+}
+
+absl::StatusOr<std::vector<ContentReader::Record>> ContentReader::ReadComm(uint64_t comm_id,
+                                                                           uint64_t* destroyed) {
+  Catalog& cat = *impl_->catalog;
+  ASSIGN_OR_RETURN(auto slices, cat.Slices(comm_id, std::nullopt));
+  ASSIGN_OR_RETURN(auto segments, cat.Segments());
+  std::map<uint64_t, std::string> seg_paths;
+  for (const SegmentRow& s : segments) seg_paths[s.id] = JoinPath(impl_->dir, s.path);
+  std::map<uint64_t, crypto::SecretBytes> warrant_keys;
+  std::vector<Record> out;
+  uint64_t gone = 0;
+  for (const SliceRow& s : slices) {
+    ASSIGN_OR_RETURN(KeyRow dk_row, cat.Key(s.key_id));
+    if (s.destroyed || dk_row.wrapped.empty()) {
+      gone += s.records;
+      continue;
+    }
+    auto wk = warrant_keys.find(dk_row.wrapped_by);
+    if (wk == warrant_keys.end()) {
+      ASSIGN_OR_RETURN(KeyRow wk_row, cat.Key(dk_row.wrapped_by));
+      if (wk_row.wrapped.empty()) return absl::DataLossError("store: live data key under a destroyed warrant key");
+      ASSIGN_OR_RETURN(crypto::SecretBytes k,
+                       impl_->master->Unwrap(base::AsBytes(wk_row.wrapped),
+                                             internal::KeyContext(KeyKind::kWarrant, wk_row.id)));
+      wk = warrant_keys.emplace(dk_row.wrapped_by, std::move(k)).first;
+    }
+    ASSIGN_OR_RETURN(crypto::SecretBytes dk,
+                     crypto::UnwrapKey(wk->second, base::AsBytes(dk_row.wrapped),
+                                       internal::KeyContext(KeyKind::kData, dk_row.id)));
+    ASSIGN_OR_RETURN(crypto::AesGcm aead, crypto::AesGcm::Create(dk));
+    auto path = seg_paths.find(s.segment_id);
+    if (path == seg_paths.end()) return absl::DataLossError("store: slice in an unknown segment");
+    int fd = ::open(path->second.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus(errno, "open", path->second);
+    std::string buf(s.end_offset - s.first_offset, '\0');
+    absl::Status rs = internal::PReadAll(fd, buf.data(), buf.size(), s.first_offset, path->second);
+    ::close(fd);
+    RETURN_IF_ERROR(rs);
+    size_t pos = 0;
+    while (pos < buf.size()) {
+      ASSIGN_OR_RETURN(ParsedRecord rec, ParseRecord(base::AsBytes(buf).subspan(pos)));
+      pos += rec.framed_size;
+      if (rec.header.key_id != s.key_id) continue;
+      Record r;
+      r.header = rec.header;
+      RETURN_IF_ERROR(aead.Open(
+          base::Bytes(reinterpret_cast<const std::byte*>(rec.header.nonce.data()), kNonceBytes),
+          rec.header_bytes, rec.body, r.pdu));
+      out.push_back(std::move(r));
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Record& a, const Record& b) { return a.header.leaf_index < b.header.leaf_index; });
+  if (destroyed != nullptr) *destroyed = gone;
+  return out;
+}
+
+}  // namespace tapvault::store

@@ -1,0 +1,178 @@
+// The cold store: every accepted PDU kept byte for byte, encrypted (AES-256-GCM), in append-only
+// segment files per case (LIID), indexed in the catalog, and committed to one Merkle log with
+// signed checkpoints. Its three promises: nothing acknowledged is lost (group commit with
+// fdatasync before a record counts as durable), nothing stored can be changed unnoticed (the log,
+// checked offline by store::Verify), and destroyed content can never be read again
+// (crypto-shredding plus master-key rotation). Formats: docs/formats/store.md; design:
+// docs/design/0002-cold-store.md.
+//
+//   RETURN_IF_ERROR(store::InitStore({.dir = "/var/lib/tapvault"}));
+//   ASSIGN_OR_RETURN(auto st, store::Store::Open({.dir = "/var/lib/tapvault"}));
+//   RETURN_IF_ERROR(st->Append(meta, raw_pdu));       // queued, encrypted; never blocks on I/O
+//   st->WhenDurable([&] { send_ack(); });              // after everything appended so far is on disk
+//   ...
+//   RETURN_IF_ERROR(st->Close());
+//
+// One process owns a store at a time (an exclusive lock on DIR/store.lock). Other processes read
+// the catalog and segments directly (comms list, verify) and hand destruction orders to the
+// owner through the catalog's request table (Store::SubmitOrRunDestroy).
+// Thread-safe: Append/WhenDurable/Saturated from any thread; one internal writer thread does all
+// file and catalog writes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "base/byte_reader.h"
+#include "metrics/registry.h"
+#include "store/catalog.h"
+#include "store/record_format.h"
+
+namespace tapvault::store {
+
+struct InitOptions {
+  std::string dir;
+  // "" = a new key file DIR/keys/master.key (mode 0600); a path = a new key file there;
+  // "pkcs11:..." = a master key generated inside that token (the PIN is never stored).
+  std::string master_key;
+  // The Merkle log's origin line (C2SP tlog-checkpoint); "" = "tapvault.local/<random id>".
+  std::string origin;
+};
+// Creates a new, empty store in `dir` (created if missing; must be empty of a store).
+// AlreadyExists if a store is there.
+absl::Status InitStore(const InitOptions& options);
+
+struct StoreOptions {
+  std::string dir;
+  // Overrides the master key spec recorded at init (e.g. a pkcs11 URI with pin-source).
+  std::string master_key;
+  uint64_t segment_max_bytes = 256ull << 20;
+  int64_t key_slice_us = 10LL * 1000000;      // a new data key per communication per slice
+  size_t queue_high_bytes = 64u << 20;         // Saturated() above this (back-pressure) ...
+  size_t queue_low_bytes = 16u << 20;          // ... until the queue drains below this
+  int64_t checkpoint_interval_us = 1000000;    // sign a checkpoint this often while growing
+  int64_t retry_interval_us = 500000;          // after a write error (disk full, I/O error)
+  int64_t control_interval_us = 200000;        // requests, retention, idle communications
+  int64_t comm_idle_us = 10LL * 60 * 1000000;  // forget in-memory state of idle communications
+  metrics::Registry* metrics = nullptr;        // optional
+};
+
+// What the store keeps about a PDU besides its bytes.
+struct AppendMeta {
+  int64_t received_us = 0;
+  uint64_t connection_id = 0;
+  uint8_t handover = 0;
+  uint8_t kind = 0;
+  uint8_t verdict = 0;
+  std::string_view liid;
+  std::string_view network_id;
+  std::optional<uint32_t> cin;
+  uint32_t sequence_number = 0;
+  const std::vector<PartyRow>* parties = nullptr;  // identities the decoders extracted
+};
+
+struct DestroyOrder {
+  std::optional<uint64_t> comm_id;     // one communication ...
+  std::optional<std::string> liid;     // ... or a whole case
+  std::optional<int64_t> from_us, to_us;  // only records received in [from, to]
+  std::string order_ref;               // the order's reference (required)
+  std::string reason;                  // required
+  std::string ordered_by;              // who gave the order ("" = the operator at the console)
+};
+
+struct DestroyResult {
+  int64_t at_us = 0;
+  std::vector<uint64_t> comms;                          // communications affected
+  std::vector<uint64_t> comms_destroyed;                // of those, now fully destroyed
+  std::vector<std::pair<uint64_t, uint64_t>> leaves;    // destroyed records, [first, last] ranges
+  uint64_t records = 0;
+  std::vector<uint64_t> data_keys;                      // destroyed data key ids
+  uint64_t old_warrant_key = 0, new_warrant_key = 0;
+  uint32_t old_master_version = 0, new_master_version = 0;
+  std::vector<std::string> derived_removed;
+  uint64_t record_leaf = 0;                             // leaf of the signed destruction record
+  std::string signed_record;                            // the signed note as stored
+};
+std::string DestroyResultJson(const DestroyResult& r);
+
+struct StoreStats {
+  uint64_t records = 0, bytes = 0, commits = 0, fsyncs = 0;
+  uint64_t tree_size = 0;
+  uint64_t write_errors = 0;
+  bool stalled = false;
+};
+
+class Store {
+ public:
+  // Takes the store's lock (FailedPrecondition if another process holds it), recovers from a
+  // crash (cuts torn tails, removes uncommitted segment files, rebuilds tiles, records what it
+  // did in the log) and starts the writer.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+
+  // Encrypts and queues one PDU. Unavailable after Close() or a fatal error.
+  absl::Status Append(const AppendMeta& meta, base::Bytes raw);
+  // `done` runs (on the writer thread) once everything appended before this call is durable.
+  void WhenDurable(std::function<void()> done);
+  // True while the queue is over its high-water mark or the disk refuses writes.
+  bool Saturated() const;
+  // Waits until everything appended so far is durable. The error if the store is stalled.
+  absl::Status Flush(int64_t timeout_us = 60LL * 1000000);
+  // Crypto-shredding (see DestroyOrder). Waits for queued records first.
+  absl::StatusOr<DestroyResult> Destroy(const DestroyOrder& order);
+  // Signs and writes a checkpoint for everything durable now (also done periodically).
+  absl::Status Checkpoint();
+  // Drains the queue, writes a final checkpoint, stops the writer and releases the lock.
+  absl::Status Close();
+
+  StoreStats Stats() const;
+  const std::string& dir() const;
+
+  class Impl;
+
+ private:
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// `tapvault destroy`: runs the order in this process when no other process owns the store, else
+// queues it for the owner (a running `serve`) and waits up to `timeout_us` for its result.
+absl::StatusOr<DestroyResult> SubmitOrRunDestroy(const std::string& dir, const DestroyOrder& order,
+                                                 int64_t timeout_us = 120LL * 1000000);
+
+// Decrypting reader (needs the master key). For tests, tools and the later read gate; every
+// caller outside tests must pass through that gate.
+class ContentReader {
+ public:
+  static absl::StatusOr<std::unique_ptr<ContentReader>> Open(const std::string& dir,
+                                                             const std::string& master_key = "");
+  ~ContentReader();
+  struct Record {
+    RecordHeader header;
+    std::string pdu;          // the raw BER PDU as received
+  };
+  // Every record of a communication in leaf order. Records whose key was destroyed are not
+  // returned (their count is in *destroyed when given).
+  absl::StatusOr<std::vector<Record>> ReadComm(uint64_t comm_id, uint64_t* destroyed = nullptr);
+  Catalog& catalog();
+
+  class Impl;
+
+ private:
+  explicit ContentReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Paths inside a store directory.
+std::string CatalogPath(const std::string& dir);
+std::string LogDir(const std::string& dir);
+std::string CheckpointPath(const std::string& dir);
+std::string VerifierKeyPath(const std::string& dir);
+
+}  // namespace tapvault::store

@@ -1,0 +1,441 @@
+#include "store/store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "base/byte_reader.h"
+#include "crypto/aead.h"
+#include "crypto/master_key.h"
+#include "crypto/softhsm_for_test.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "store/internal/keys.h"
+#include "store/record_format.h"
+#include "tlog/note.h"
+
+namespace tapvault::store {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+std::string TempDir(const char* name) {
+  std::string dir = (fs::temp_directory_path() /
+                     (std::string("tapvault_store_") + name + "_" + std::to_string(::getpid())))
+                        .string();
+  fs::remove_all(dir);
+  return dir;
+}
+
+std::string Pdu(uint32_t i, size_t n = 120) {
+  std::string s(n, '\0');
+  for (size_t k = 0; k < n; ++k) s[k] = static_cast<char>((i * 31 + k * 7) & 0xff);
+  return s;
+}
+
+struct Sent {
+  std::string liid;
+  uint32_t cin;
+  uint32_t seq;
+  std::string pdu;
+};
+
+// Appends `n` PDUs round-robin over the LIIDs, two communications each.
+std::vector<Sent> Fill(Store& st, const std::vector<std::string>& liids, int n,
+                       int64_t start_us = 1'800'000'000'000'000, int64_t step_us = 1000) {
+  std::vector<Sent> sent;
+  std::vector<PartyRow> parties = {{"originating", "tel:+31201234567"},
+                                   {"terminating", "sip:+31687654321@ims.example"}};
+  for (int i = 0; i < n; ++i) {
+    Sent s{liids[i % liids.size()], static_cast<uint32_t>(1 + (i / liids.size()) % 2),
+           static_cast<uint32_t>(i), Pdu(i)};
+    AppendMeta m;
+    m.received_us = start_us + i * step_us;
+    m.connection_id = 7;
+    m.handover = 1;
+    m.kind = 6;
+    m.liid = s.liid;
+    m.network_id = "op/element";
+    m.cin = s.cin;
+    m.sequence_number = s.seq;
+    m.parties = i % 10 == 0 ? &parties : nullptr;
+    EXPECT_TRUE(st.Append(m, base::AsBytes(s.pdu)).ok());
+    sent.push_back(std::move(s));
+  }
+  return sent;
+}
+
+std::map<uint64_t, CommRow> CommsById(const std::string& dir) {
+  auto cat = SqliteCatalog::Open(CatalogPath(dir), false, true);
+  EXPECT_TRUE(cat.ok()) << cat.status();
+  auto comms = (*cat)->ListComms({});
+  EXPECT_TRUE(comms.ok());
+  std::map<uint64_t, CommRow> out;
+  for (auto& c : *comms) out[c.id] = c;
+  return out;
+}
+
+TEST(StoreTest, InitRefusesAnExistingStore) {
+  std::string dir = TempDir("init");
+  ASSERT_TRUE(InitStore({.dir = dir}).ok());
+  absl::Status again = InitStore({.dir = dir});
+  EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists);
+  struct stat st;
+  ASSERT_EQ(::stat((dir + "/keys/master.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_TRUE(fs::exists(CheckpointPath(dir)));
+  fs::remove_all(dir);
+}
+
+TEST(StoreTest, SecondOwnerIsRefused) {
+  std::string dir = TempDir("lock");
+  ASSERT_TRUE(InitStore({.dir = dir}).ok());
+  auto a = Store::Open({.dir = dir});
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto b = Store::Open({.dir = dir});
+  EXPECT_EQ(b.status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE((*a)->Close().ok());
+  fs::remove_all(dir);
+}
+
+TEST(StoreTest, StoresEncryptsAndReadsBackEveryPdu) {
+  std::string dir = TempDir("roundtrip");
+  ASSERT_TRUE(InitStore({.dir = dir}).ok());
+  std::vector<Sent> sent;
+  {
+    auto st = Store::Open({.dir = dir, .segment_max_bytes = 8192});  // forces rotation
+    ASSERT_TRUE(st.ok()) << st.status();
+    sent = Fill(**st, {"LIID-A", "LIID-B"}, 400);
+    std::atomic<bool> acked{false};
+    (*st)->WhenDurable([&] { acked = true; });
+    ASSERT_TRUE((*st)->Flush().ok());
+    EXPECT_TRUE(acked.load());
+    EXPECT_EQ((*st)->Stats().records, 400u);
+    ASSERT_TRUE((*st)->Close().ok());
+  }
+  // No plaintext in any segment.
+  for (auto& e : fs::recursive_directory_iterator(dir + "/segments")) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(data.find(sent[5].pdu.substr(0, 48)), std::string::npos) << e.path();
+  }
+  auto comms = CommsById(dir);
+  ASSERT_EQ(comms.size(), 4u);  // 2 LIIDs x 2 CINs
+  uint64_t total = 0;
+  auto reader = ContentReader::Open(dir);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  for (auto& [id, c] : comms) {
+    EXPECT_EQ(c.state, CommState::kAvailable);
+    EXPECT_EQ(c.network_id, "op/element");
+    auto recs = (*reader)->ReadComm(id);
+    ASSERT_TRUE(recs.ok()) << recs.status();
+    EXPECT_EQ(recs->size(), c.records);
+    for (const auto& r : *recs) {
+      const Sent& s = sent[r.header.sequence_number];
+      EXPECT_EQ(r.pdu, s.pdu);
+      EXPECT_EQ(r.header.liid, s.liid);
+      EXPECT_EQ(r.header.cin, s.cin);
+    }
+    total += recs->size();
+  }
+  EXPECT_EQ(total, 400u);
+  // Parties recorded once each, as received.
+  auto with_party = comms.begin()->second.parties;
+  EXPECT_THAT(with_party, ::testing::Contains(PartyRow{"originating", "tel:+31201234567"}));
+  fs::remove_all(dir);
+}
+
+TEST(StoreTest, ContinuesTheSameCommunicationAfterRestart) {
+  std::string dir = TempDir("restart");
+  ASSERT_TRUE(InitStore({.dir = dir}).ok());
+  for (int run = 0; run < 3; ++run) {
+    auto st = Store::Open({.dir = dir});
+    ASSERT_TRUE(st.ok()) << st.status();
+    Fill(**st, {"LIID-R"}, 50, 1'800'000'000'000'000 + run * 1'000'000);
+    ASSERT_TRUE((*st)->Close().ok());
+  }
+  auto comms = CommsById(dir);
+  ASSERT_EQ(comms.size(), 2u);
+  uint64_t records = 0;
+  for (auto& [id, c] : comms) records += c.records;
+  EXPECT_EQ(records, 150u);
+  fs::remove_all(dir);
+}
+
+TEST(StoreTest, TornTailIsCutAndRecordedInTheLog) {
+  std::string dir = TempDir("torn");
+  ASSERT_TRUE(InitStore({.dir = dir}).ok());
+  {
+    auto st = Store::Open({.dir = dir});
+    ASSERT_TRUE(st.ok()) << st.status();
+    Fill(**st, {"LIID-T"}, 20);
+    ASSERT_TRUE((*st)->Close().ok());
+  }
+  // A crash in the middle of a write leaves half a record after the committed end.
+  std::string seg;
+  for (auto& e : fs::recursive_directory_iterator(dir + "/segments/LIID-T")) seg = e.path().string();
+  uintmax_t committed = fs::file_size(seg);
+  {
+    std::ofstream out(seg, std::ios::binary | std::ios::app);
+    out << std::string("TVR1\0\0\0\x40 torn", 16);
+  }
+  // And a segment file that never made it into the catalog.
+  { std::ofstream(dir + "/segments/LIID-T/00000000000000ff.seg") << "junk"; }
+  {
+    auto st = Store::Open({.dir = dir});
+    ASSERT_TRUE(st.ok()) << st.status();
+    ASSERT_TRUE((*st)->Flush().ok());
+    ASSERT_TRUE((*st)->Close().ok());
+  }
+  EXPECT_EQ(fs::file_size(seg), committed);
+  EXPECT_FALSE(fs::exists(dir + "/segments/LIID-T/00000000000000ff.seg"));
+  auto cat = SqliteCatalog::Open(CatalogPath(dir), false, true);
+  ASSERT_TRUE(cat.ok());
+  auto events = (*cat)->Events();
+  ASSERT_TRUE(events.ok());
+  bool cut = false, orphan = false;
+  for (auto& e : *events) {
+    cut |= e.kind == "torn_tail_cut";
+    orphan |= e.kind == "orphan_segment_removed";
+  }
+  EXPECT_TRUE(cut);
+  EXPECT_TRUE(orphan);
+  // The log holds a signed recovery record: 20 PDUs + 1 system record.
+  auto log = (*cat)->GetLogState();
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ(log->size, 21u);
+  fs::remove_all(dir);
+}
+
+TEST(StoreTest, ShrunkSegmentRefusesToOpen) {
+  std::string dir = TempDir("shrunk");
+  ASSERT_TRUE(InitStore({.dir = dir}).ok());
+  {
+    auto st = Store::Open({.dir = dir});
+    ASSERT_TRUE(st.ok()) << st.status();
+    Fill(**st, {"LIID-S"}, 20);
+    ASSERT_TRUE((*st)->Close().ok());
+  }
+  std::string seg;
+  for (auto& e : fs::recursive_directory_iterator(dir + "/segments/LIID-S")) seg = e.path().string();
+  fs::resize_file(seg, fs::file_size(seg) - 10);
+  auto st = Store::Open({.dir = dir});
+  EXPECT_EQ(st.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(st.status().message()), HasSubstr("shorter"));
+  fs::remove_all(dir);
+}
+
+// The destroyed content cannot be decrypted with any key that remains, including the keys of a
+// copy of the catalog taken before the destruction.
+TEST(StoreTest, DestroyedCommunicationIsUnreadableEvenFromAnOldCatalogCopy) {
+  std::string dir = TempDir("destroy");
+  std::string backup = dir + "_catalog_before.db";
+  fs::remove(backup);
+  ASSERT_TRUE(InitStore({.dir = dir}).ok());
+  uint64_t victim = 0, survivor = 0;
+  {
+    auto st = Store::Open({.dir = dir});
+    ASSERT_TRUE(st.ok()) << st.status();
+    Fill(**st, {"LIID-D"}, 100);
+    ASSERT_TRUE((*st)->Flush().ok());
+    auto comms = CommsById(dir);
+    ASSERT_EQ(comms.size(), 2u);
+    victim = comms.begin()->first;
+    survivor = std::next(comms.begin())->first;
+    auto cat = SqliteCatalog::Open(CatalogPath(dir), false, true);
+    ASSERT_TRUE((*cat)->BackupTo(backup).ok());
+    DestroyOrder order;
+    order.comm_id = victim;
+    order.order_ref = "OvJ-2026-0042";
+    order.reason = "privileged: lawyer";
+    order.ordered_by = "prosecutor A";
+    auto r = (*st)->Destroy(order);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->records, 50u);
+    EXPECT_THAT(r->comms_destroyed, ::testing::ElementsAre(victim));
+    EXPECT_FALSE(r->data_keys.empty());
+    EXPECT_NE(r->old_master_version, r->new_master_version);
+    // The signed record verifies with the store's public key and names the order.
+    std::ifstream vk(VerifierKeyPath(dir));
+    std::string vkey;
+    std::getline(vk, vkey);
+    auto body = tlog::OpenSignedNote(r->signed_record, vkey);
+    ASSERT_TRUE(body.ok()) << body.status();
+    EXPECT_THAT(*body, HasSubstr("OvJ-2026-0042"));
+    // Appends keep working afterwards, under the new keys.
+    Fill(**st, {"LIID-D"}, 10, 1'900'000'000'000'000);
+    ASSERT_TRUE((*st)->Close().ok());
+  }
+  auto comms = CommsById(dir);
+  EXPECT_EQ(comms[victim].state, CommState::kDestroyed);
+  auto reader = ContentReader::Open(dir);
+  ASSERT_TRUE(reader.ok());
+  uint64_t destroyed = 0;
+  auto gone = (*reader)->ReadComm(victim, &destroyed);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_TRUE(gone->empty());
+  EXPECT_EQ(destroyed, 50u);
+  auto kept = (*reader)->ReadComm(survivor);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->size(), 55u);  // 50 before, 5 of the 10 after
+
+  // Every key of the old catalog copy, tried with the master key that remains.
+  auto old_cat = SqliteCatalog::Open(backup, false, true);
+  ASSERT_TRUE(old_cat.ok());
+  auto master = crypto::OpenMasterKey(dir + "/keys/master.key", false);
+  ASSERT_TRUE(master.ok());
+  auto old_keys = (*old_cat)->Keys(std::nullopt, std::nullopt, false);
+  ASSERT_TRUE(old_keys.ok());
+  int warrant_keys_tried = 0;
+  for (const KeyRow& k : *old_keys) {
+    if (k.kind != KeyKind::kWarrant) continue;
+    ++warrant_keys_tried;
+    auto wk = (*master)->Unwrap(base::AsBytes(k.wrapped), internal::KeyContext(k.kind, k.id));
+    EXPECT_FALSE(wk.ok()) << "warrant key " << k.id << " of the old copy still opens";
+  }
+  EXPECT_GE(warrant_keys_tried, 1);
+  // And every live warrant key of the current catalog fails on the destroyed data keys of the old copy.
+  auto cur = SqliteCatalog::Open(CatalogPath(dir), false, true);
+  auto live = (*cur)->Keys(KeyKind::kWarrant, std::nullopt, true);
+  ASSERT_TRUE(live.ok());
+  auto victim_slices = (*old_cat)->Slices(victim, std::nullopt);
+  ASSERT_TRUE(victim_slices.ok());
+  ASSERT_FALSE(victim_slices->empty());
+  for (const KeyRow& w : *live) {
+    auto wk = (*master)->Unwrap(base::AsBytes(w.wrapped), internal::KeyContext(w.kind, w.id));
+    ASSERT_TRUE(wk.ok());
+    for (const SliceRow& s : *victim_slices) {
+      auto old_dk = (*old_cat)->Key(s.key_id);
+      ASSERT_TRUE(old_dk.ok());
+      auto dk = crypto::UnwrapKey(*wk, base::AsBytes(old_dk->wrapped),
+                                  internal::KeyContext(KeyKind::kData, s.key_id));
+      EXPECT_FALSE(dk.ok());
+    }
+  }
+  fs::remove_all(dir);
+  fs::remove(backup);
+}
+
+TEST(StoreTest, RangeDestructionMustFollowSliceEdges) {
+  std::string dir = TempDir("range");
+  ASSERT_TRUE(InitStore({.dir = dir}).ok());
+  auto st = Store::Open({.dir = dir, .key_slice_us = 1'000'000});
+  ASSERT_TRUE(st.ok()) << st.status();
+  const int64_t t0 = 1'800'000'000'000'000;
+  Fill(**st, {"LIID-Q"}, 60, t0, 100'000);  // 6 s, one slice per second per comm
+  ASSERT_TRUE((*st)->Flush().ok());
+  auto comms = CommsById(dir);
+  uint64_t comm = comms.begin()->first;
+  DestroyOrder order;
+  order.comm_id = comm;
+  order.order_ref = "R-1";
+  order.reason = "test";
+  order.from_us = t0 + 1'500'000;  // inside a slice
+  order.to_us = t0 + 3'999'999;
+  EXPECT_EQ((*st)->Destroy(order).status().code(), absl::StatusCode::kFailedPrecondition);
+  order.from_us = t0 + 2'000'000;
+  auto r = (*st)->Destroy(order);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->records, 10u);  // seconds 2 and 3, every other record belongs to this comm
+  EXPECT_TRUE(r->comms_destroyed.empty());
+  ASSERT_TRUE((*st)->Close().ok());
+  auto reader = ContentReader::Open(dir);
+  ASSERT_TRUE(reader.ok());
+  auto recs = (*reader)->ReadComm(comm);
+  ASSERT_TRUE(recs.ok());
+  EXPECT_EQ(recs->size(), 20u);
+  for (const auto& rec : *recs) {
+    EXPECT_TRUE(rec.header.received_us < t0 + 2'000'000 || rec.header.received_us >= t0 + 4'000'000);
+  }
+  fs::remove_all(dir);
+}
+
+TEST(StoreTest, DestructionRemovesDerivedData) {
+  std::string dir = TempDir("derived");
+  ASSERT_TRUE(InitStore({.dir = dir}).ok());
+  auto st = Store::Open({.dir = dir});
+  ASSERT_TRUE(st.ok()) << st.status();
+  Fill(**st, {"LIID-X"}, 10);
+  ASSERT_TRUE((*st)->Flush().ok());
+  uint64_t comm = CommsById(dir).begin()->first;
+  std::string export_path = dir + "/derived/export-1.pcap";
+  { std::ofstream(export_path) << "plaintext export"; }
+  {
+    auto cat = SqliteCatalog::Open(CatalogPath(dir), false);
+    ASSERT_TRUE((*cat)->AddDerived(comm, "derived/export-1.pcap", "pcap").ok());
+  }
+  DestroyOrder order;
+  order.comm_id = comm;
+  order.order_ref = "R-2";
+  order.reason = "test";
+  auto r = (*st)->Destroy(order);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->derived_removed, ::testing::ElementsAre("derived/export-1.pcap"));
+  EXPECT_FALSE(fs::exists(export_path));
+  ASSERT_TRUE((*st)->Close().ok());
+  fs::remove_all(dir);
+}
+
+TEST(StoreTest, DestroyFromAnotherProcessGoesThroughTheOwner) {
+  std::string dir = TempDir("mailbox");
+  ASSERT_TRUE(InitStore({.dir = dir}).ok());
+  auto st = Store::Open({.dir = dir, .control_interval_us = 20'000});
+  ASSERT_TRUE(st.ok()) << st.status();
+  Fill(**st, {"LIID-M"}, 10);
+  ASSERT_TRUE((*st)->Flush().ok());
+  DestroyOrder order;
+  order.liid = "LIID-M";
+  order.order_ref = "R-3";
+  order.reason = "case closed";
+  // The store is owned here, so this takes the request path.
+  auto r = SubmitOrRunDestroy(dir, order, 20'000'000);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->records, 10u);
+  EXPECT_EQ(r->comms_destroyed.size(), 2u);
+  ASSERT_TRUE((*st)->Close().ok());
+  fs::remove_all(dir);
+}
+
+TEST(StoreTest, HsmMasterKeyNeverLeavesTheToken) {
+  auto uri = crypto::NewSoftHsmMasterKeyUriForTest();
+  ASSERT_TRUE(uri.ok()) << uri.status();
+  std::string dir = TempDir("hsm");
+  ASSERT_TRUE(InitStore({.dir = dir, .master_key = *uri}).ok());
+  EXPECT_FALSE(fs::exists(dir + "/keys/master.key"));
+  // The PIN is not written into the store.
+  auto cat = SqliteCatalog::Open(CatalogPath(dir), false, true);
+  auto spec = (*cat)->GetMeta("master_key");
+  ASSERT_TRUE(spec.ok() && spec->has_value());
+  EXPECT_THAT(**spec, ::testing::Not(HasSubstr("pin-value")));
+  cat->reset();
+  {
+    auto st = Store::Open({.dir = dir, .master_key = *uri});
+    ASSERT_TRUE(st.ok()) << st.status();
+    Fill(**st, {"LIID-H"}, 30);
+    ASSERT_TRUE((*st)->Flush().ok());
+    DestroyOrder order;
+    order.comm_id = 1;
+    order.order_ref = "R-4";
+    order.reason = "test";
+    ASSERT_TRUE((*st)->Destroy(order).ok());
+    ASSERT_TRUE((*st)->Close().ok());
+  }
+  auto reader = ContentReader::Open(dir, *uri);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto recs = (*reader)->ReadComm(2);
+  ASSERT_TRUE(recs.ok()) << recs.status();
+  EXPECT_EQ(recs->size(), 15u);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace tapvault::store
