@@ -16,6 +16,11 @@ int main(int argc, char** argv) {
   tapvault::cli::AddDestroyCommand(app, run);
   tapvault::cli::AddRetentionCommand(app, run);
   tapvault::cli::AddVerifyCommand(app, run);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help / --version exit 0; every usage error exits 2, whatever CLI11's own code is.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   return run ? run() : 2;
 }

@@ -252,6 +252,8 @@ int RunServe(const ServeConfig& config) {
     base::Log(base::LogLevel::kInfo, "serve.file_limit", {{"nofile", *nofile}});
   }
   metrics::Registry registry;
+  // Declared before the store: acknowledgement callbacks the store runs while closing count here.
+  ingest::IngestMetrics ingest_metrics(registry);
   // The cold store: opened before any listener, so nothing is accepted that cannot be kept.
   std::unique_ptr<store::Store> cold_store;
   std::unique_ptr<ingest::StoreSink> store_sink;
@@ -266,7 +268,6 @@ int RunServe(const ServeConfig& config) {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   }
 
-  ingest::IngestMetrics ingest_metrics(registry);
   ingest::SequenceTracker tracker({.window = static_cast<uint32_t>(config.sequence_window)});
 
   std::unique_ptr<ingest::RawCaptureSink> raw;

@@ -269,6 +269,16 @@ class FakeLemf {
           }
         }
       }
+      if (dead) {
+        // Die like a process that exits after answering: FIN after the last response, and read
+        // on until the feeder goes away. A close() with unread bytes would send a RST instead,
+        // and a RST makes the peer's kernel drop the responses it has not read yet.
+        shutdown(conn, SHUT_WR);
+        char sink[4096];
+        pollfd p{.fd = conn, .events = POLLIN, .revents = 0};
+        while (poll(&p, 1, 5000) > 0 && recv(conn, sink, sizeof sink, 0) > 0) {
+        }
+      }
       close(conn);
     }
   }

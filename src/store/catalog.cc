@@ -93,6 +93,7 @@ CREATE TABLE IF NOT EXISTS comms(
   records INTEGER NOT NULL DEFAULT 0,
   bytes INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS comms_liid ON comms(liid, id);
+CREATE INDEX IF NOT EXISTS comms_key ON comms(liid, network_id, cin);
 CREATE TABLE IF NOT EXISTS parties(
   comm_id INTEGER NOT NULL REFERENCES comms(id) DEFERRABLE INITIALLY DEFERRED,
   role TEXT NOT NULL,
@@ -811,6 +812,8 @@ absl::StatusOr<std::vector<CommRow>> SqliteCatalog::ListComms(const CommFilter& 
   if (f.party) sql += " AND id IN (SELECT comm_id FROM parties WHERE id = ?4)";
   if (f.from_us) sql += " AND end_us >= ?5";
   if (f.to_us) sql += " AND start_us <= ?6";
+  if (f.network_id) sql += " AND network_id = ?8";
+  if (f.match_cin) sql += " AND cin IS ?9";
   sql += " ORDER BY id";
   if (f.limit > 0) sql += " LIMIT ?7";
   ASSIGN_OR_RETURN(sqlite3_stmt * s, impl_->Prepare(sql));
@@ -818,7 +821,10 @@ absl::StatusOr<std::vector<CommRow>> SqliteCatalog::ListComms(const CommFilter& 
   {
     Query q(impl_->db(), s, "list comms", /*lenient=*/true);
     int64_t limit = f.limit > kMaxId ? static_cast<int64_t>(kMaxId) : static_cast<int64_t>(f.limit);
-    RETURN_IF_ERROR(q.Bind(f.after_id, f.liid, f.comm_id, f.party, f.from_us, f.to_us, limit));
+    std::optional<int64_t> cin;
+    if (f.cin) cin = *f.cin;
+    RETURN_IF_ERROR(
+        q.Bind(f.after_id, f.liid, f.comm_id, f.party, f.from_us, f.to_us, limit, f.network_id, cin));
     while (true) {
       ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;

@@ -119,6 +119,9 @@ struct CommFilter {
   std::optional<uint64_t> comm_id;
   std::optional<std::string> party;   // exact party id
   std::optional<int64_t> from_us, to_us;  // overlapping [from, to]
+  std::optional<std::string> network_id;  // exact "operator/element"
+  bool match_cin = false;             // when true, cin must equal `cin` (nullopt = no CIN)
+  std::optional<uint32_t> cin;
   uint64_t after_id = 0;              // pagination: ids greater than this
   uint64_t limit = 0;                 // 0 = all
 };

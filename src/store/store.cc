@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -254,6 +255,8 @@ class Store::Impl {
     uint64_t key_id = 0;
     int64_t bucket = 0;
     uint64_t segment_id = 0;
+    std::array<uint8_t, 4> nonce_prefix{};
+    uint64_t records = 0;             // nonce counter
     std::optional<crypto::AesGcm> aead;
   };
   struct CommMem {
@@ -468,6 +471,7 @@ absl::Status Store::Impl::Recover() {
   }
   ASSIGN_OR_RETURN(Catalog::MaxIds ids, catalog_->GetMaxIds());
   std::vector<nlohmann::json> recovered;
+  std::vector<std::pair<std::string, uint64_t>> cuts;  // path, committed length
   ASSIGN_OR_RETURN(std::vector<SegmentRow> segments, catalog_->Segments());
   std::set<std::string> known;
   {
@@ -492,14 +496,7 @@ absl::Status Store::Impl::Recover() {
                                               "); run `tapvault verify`"));
     }
     if (size > row.committed_bytes) {
-      if (::truncate(path.c_str(), static_cast<off_t>(row.committed_bytes)) != 0) {
-        return ErrnoStatus(errno, "truncate", path);
-      }
-      int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-      if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
-      }
+      cuts.emplace_back(path, row.committed_bytes);  // once it is on record, below
       recovered.push_back({{"event", "torn_tail_cut"},
                            {"segment", row.id},
                            {"path", row.path},
@@ -547,23 +544,41 @@ absl::Status Store::Impl::Recover() {
     ::closedir(d);
   }
   for (const std::string& rel : orphans) {
-    std::string path = JoinPath(opt_.dir, rel);
     struct stat st{};
-    ::stat(path.c_str(), &st);
+    ::stat(JoinPath(opt_.dir, rel).c_str(), &st);
+    recovered.push_back({{"event", "orphan_segment_removed"}, {"path", rel}, {"bytes", st.st_size}});
+  }
+  // What recovery does is committed to the catalog before it does it: a crash right after a cut
+  // would otherwise leave it unrecorded forever (the next start finds nothing left to cut). Cuts
+  // and removals are idempotent, so a crash before them only records them twice.
+  if (!recovered.empty()) {
+    store::CommitBatch batch;
+    for (const nlohmann::json& ev : recovered) {
+      base::Log(base::LogLevel::kWarn, "store.recovered", ev);
+      batch.events.push_back({NowUs(), ev["event"].get<std::string>(), ev.dump()});
+    }
+    RETURN_IF_ERROR(catalog_->Commit(batch));
+  }
+  for (const auto& [path, committed] : cuts) {
+    if (::truncate(path.c_str(), static_cast<off_t>(committed)) != 0) {
+      return ErrnoStatus(errno, "truncate", path);
+    }
+    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+      ::fsync(fd);
+      ::close(fd);
+    }
+  }
+  for (const std::string& rel : orphans) {
+    std::string path = JoinPath(opt_.dir, rel);
     if (::unlink(path.c_str()) != 0) return ErrnoStatus(errno, "unlink", path);
     RETURN_IF_ERROR(internal::SyncDir(internal::DirName(path)));
-    recovered.push_back({{"event", "orphan_segment_removed"}, {"path", rel}, {"bytes", st.st_size}});
   }
   RETURN_IF_ERROR(RegenerateTiles());
   RETURN_IF_ERROR(CleanupMasterVersions());
   checkpoint_size_ = UINT64_MAX;
   RETURN_IF_ERROR(WriteCheckpointLocked());
 
-  for (const nlohmann::json& ev : recovered) {
-    base::Log(base::LogLevel::kWarn, "store.recovered", ev);
-    absl::MutexLock l(&mu_);
-    rows_.events.push_back({NowUs(), ev["event"].get<std::string>(), ev.dump()});
-  }
   if (!recovered.empty()) {
     nlohmann::json body = {{"type", "recovery"},
                            {"at", base::FormatRfc3339(base::Now())},
@@ -598,13 +613,32 @@ absl::Status Store::Impl::RegenerateTiles() {
     resumed = tlog::TreeBuilder();
   }
   tlog::TreeBuilder rebuild = std::move(*resumed);
-  // Collect the entries of leaves [from, size) from every segment.
+  // Collect the entries of leaves [from, size). Only the tail of a few segments holds them: the
+  // slices say where records with those leaves start (system segments have no slices and are
+  // small: they are read whole).
+  std::map<uint64_t, uint64_t> start_offset;  // segment -> first offset to read
+  ASSIGN_OR_RETURN(auto all_slices, catalog_->Slices(std::nullopt, std::nullopt));
+  for (const SliceRow& sl : all_slices) {
+    if (sl.last_leaf < from) continue;
+    auto [it, fresh] = start_offset.try_emplace(sl.segment_id, sl.first_offset);
+    if (!fresh) it->second = std::min(it->second, sl.first_offset);
+  }
   std::map<uint64_t, std::string> entries;
   for (auto& [id, f] : segfiles_) {
-    ASSIGN_OR_RETURN(std::string data, internal::ReadFile(f.path));
-    data.resize(std::min<uint64_t>(data.size(), f.committed));
-    ASSIGN_OR_RETURN(auto hdr, DecodeSegmentHeader(base::AsBytes(data)));
-    size_t pos = hdr.second;
+    const bool system = f.liid.empty();
+    auto so = start_offset.find(id);
+    if (!system && so == start_offset.end()) continue;
+    int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus(errno, "open", f.path);
+    std::string head(std::min<uint64_t>(f.committed, 4096), '\0');
+    absl::Status rs = internal::PReadAll(fd, head.data(), head.size(), 0, f.path);
+    ASSIGN_OR_RETURN(auto hdr, DecodeSegmentHeader(base::AsBytes(head)));
+    uint64_t begin = system ? hdr.second : std::max<uint64_t>(hdr.second, so->second);
+    std::string data(f.committed - std::min(begin, f.committed), '\0');
+    if (rs.ok()) rs = internal::PReadAll(fd, data.data(), data.size(), begin, f.path);
+    ::close(fd);
+    RETURN_IF_ERROR(rs);
+    size_t pos = 0;
     while (pos < data.size()) {
       ASSIGN_OR_RETURN(ParsedRecord rec, ParseRecord(base::AsBytes(data).subspan(pos)));
       if (rec.header.leaf_index >= from && rec.header.leaf_index < size) {
@@ -710,6 +744,9 @@ absl::StatusOr<Store::Impl::CommMem*> Store::Impl::CommFor(const AppendMeta& met
   // A communication that continues after a restart (or after its state was evicted) keeps its id.
   CommFilter f;
   f.liid = std::string(meta.liid);
+  f.network_id = std::string(meta.network_id);
+  f.match_cin = true;
+  f.cin = meta.cin;
   ASSIGN_OR_RETURN(auto rows, lookup_->ListComms(f));
   for (const CommRow& row : rows) {
     if (row.network_id == meta.network_id && row.cin == meta.cin &&
@@ -743,8 +780,11 @@ absl::Status Store::Impl::NewSlice(CommMem& comm, CaseMem& cs, int64_t bucket) {
   key.created_us = NowUs();
   ASSIGN_OR_RETURN(crypto::AesGcm aead, crypto::AesGcm::Create(dk));
   rows_.keys.push_back(std::move(key));
+  comm.slice = Slice();
   comm.slice.key_id = next_key_id_ - 1;
   comm.slice.bucket = bucket;
+  const std::string prefix = crypto::RandomBytes(4);
+  std::memcpy(comm.slice.nonce_prefix.data(), prefix.data(), 4);
   comm.slice.aead.emplace(std::move(aead));
   return absl::OkStatus();
 }
@@ -813,8 +853,6 @@ absl::Status Store::Impl::Append(const AppendMeta& meta, base::Bytes raw) {
   h.sequence_number = meta.sequence_number;
   h.liid = std::string(meta.liid);
   h.network_id = std::string(meta.network_id);
-  std::string nonce = crypto::RandomBytes(kNonceBytes);
-  std::memcpy(h.nonce.data(), nonce.data(), kNonceBytes);
   // The header's size does not depend on its offsets, so place the record first.
   const size_t header_size = EncodeRecordHeader(h).size();
   const size_t framed_size = FramedSize(header_size, raw.size() + crypto::kGcmTagBytes);
@@ -832,13 +870,20 @@ absl::Status Store::Impl::Append(const AppendMeta& meta, base::Bytes raw) {
   }
   h.key_id = comm->slice.key_id;
   h.segment_id = PlaceRecord(meta.liid, *cs, framed_size, &h.segment_offset);
+  // GCM nonce: the slice's random 4-byte prefix + a counter. A data key lives only in this
+  // process's memory for one slice and is never reused after a restart (every run starts new
+  // slices), so a (key, nonce) pair cannot repeat.
+  std::memcpy(h.nonce.data(), comm->slice.nonce_prefix.data(), 4);
+  const uint64_t counter = comm->slice.records++;
+  for (int i = 0; i < 8; ++i) h.nonce[4 + i] = static_cast<uint8_t>(counter >> (56 - 8 * i));
+  const base::Bytes nonce(reinterpret_cast<const std::byte*>(h.nonce.data()), kNonceBytes);
   const std::string header = EncodeRecordHeader(h);
 
   Item item;
   item.framed.reserve(framed_size);
   std::string ciphertext;
   ciphertext.reserve(raw.size() + crypto::kGcmTagBytes);
-  RETURN_IF_ERROR(comm->slice.aead->Seal(base::AsBytes(nonce), base::AsBytes(header), raw, ciphertext));
+  RETURN_IF_ERROR(comm->slice.aead->Seal(nonce, base::AsBytes(header), raw, ciphertext));
   item.framed = FrameRecord(header, ciphertext);
   item.entry = LeafEntry(base::AsBytes(header), base::AsBytes(ciphertext));
   item.leaf_hash = tlog::LeafHash(base::AsBytes(item.entry));
