@@ -15,6 +15,8 @@ void AddInitCommand(CLI::App& app, std::function<int()>& run);
 void AddCommsCommand(CLI::App& app, std::function<int()>& run);
 void AddDestroyCommand(CLI::App& app, std::function<int()>& run);
 void AddRetentionCommand(CLI::App& app, std::function<int()>& run);
+void AddKeysCommand(CLI::App& app, std::function<int()>& run);
+void AddProofCommand(CLI::App& app, std::function<int()>& run);
 void AddVerifyCommand(CLI::App& app, std::function<int()>& run);
 
 }  // namespace tapvault::cli

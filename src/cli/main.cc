@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   tapvault::cli::AddCommsCommand(app, run);
   tapvault::cli::AddDestroyCommand(app, run);
   tapvault::cli::AddRetentionCommand(app, run);
+  tapvault::cli::AddKeysCommand(app, run);
+  tapvault::cli::AddProofCommand(app, run);
   tapvault::cli::AddVerifyCommand(app, run);
   try {
     app.parse(argc, argv);

@@ -1,6 +1,9 @@
 // `tapvault init`, `comms list`, `destroy`, `retention`: the cold store's operator commands.
 // Flags only; the work is done by store/.
 #include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <optional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -10,6 +13,9 @@
 #include "nlohmann/json.hpp"
 #include "store/catalog.h"
 #include "store/store.h"
+#include "tlog/dir_tile_store.h"
+#include "tlog/note.h"
+#include "tlog/tiles.h"
 
 namespace tapvault::cli {
 namespace {
@@ -185,6 +191,110 @@ void AddRetentionCommand(CLI::App& app, std::function<int()>& run) {
       absl::Status s = (*catalog)->SetRetention(f->liid, f->days);
       if (!s.ok()) return Fail("retention", s);
       std::printf("retention of %s: %lld days\n", f->liid.c_str(), static_cast<long long>(f->days));
+      return 0;
+    };
+  });
+}
+
+void AddKeysCommand(CLI::App& app, std::function<int()>& run) {
+  auto* cmd = app.add_subcommand("keys", "Key management of the cold store");
+  cmd->require_subcommand(1);
+  auto* rotate = cmd->add_subcommand(
+      "rotate", "Rotate the master key (and with --liid that case's warrant key) without rewriting "
+                "content; the old versions are destroyed and a signed record goes into the log");
+  struct Flags {
+    std::string data, liid;
+  };
+  auto f = std::make_shared<Flags>();
+  rotate->add_option("--data", f->data, "Store directory")->required();
+  rotate->add_option("--liid", f->liid, "Also rotate this case's warrant key");
+  rotate->callback([&run, rotate, f] {
+    run = [rotate, f] {
+      std::optional<std::string> liid;
+      if (rotate->count("--liid")) liid = f->liid;
+      auto r = store::SubmitOrRunRotate(f->data, liid);
+      if (!r.ok()) return Fail("keys rotate", r.status());
+      std::cout << nlohmann::json::parse(*r).dump(2) << "\n";
+      return 0;
+    };
+  });
+}
+
+namespace {
+
+std::string HashHex(const tlog::Hash& h) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : h) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+}  // namespace
+
+void AddProofCommand(CLI::App& app, std::function<int()>& run) {
+  auto* cmd = app.add_subcommand(
+      "proof", "Merkle proofs from the store's log against its latest signed checkpoint (JSON): "
+               "inclusion of a record (--leaf) or consistency with an earlier size (--from-size)");
+  struct Flags {
+    std::string data;
+    uint64_t leaf = 0, from_size = 0;
+  };
+  auto f = std::make_shared<Flags>();
+  cmd->add_option("--data", f->data, "Store directory")->required();
+  auto* leaf = cmd->add_option("--leaf", f->leaf, "Leaf index of the record");
+  auto* from = cmd->add_option("--from-size", f->from_size, "Tree size of an earlier checkpoint");
+  leaf->excludes(from);
+  cmd->callback([&run, cmd, f] {
+    run = [cmd, f] {
+      if (!cmd->count("--leaf") && !cmd->count("--from-size")) {
+        return Fail("proof", absl::InvalidArgumentError("give --leaf N or --from-size M"), 2);
+      }
+      std::ifstream vk(store::VerifierKeyPath(f->data));
+      std::string vkey;
+      std::getline(vk, vkey);
+      std::ifstream cpf(store::CheckpointPath(f->data), std::ios::binary);
+      std::string note((std::istreambuf_iterator<char>(cpf)), std::istreambuf_iterator<char>());
+      auto cp = tlog::OpenCheckpoint(note, vkey);
+      if (!cp.ok()) return Fail("proof", cp.status());
+      tlog::DirTileStore tiles(store::LogDir(f->data));
+      nlohmann::ordered_json out;
+      out["tree_size"] = cp->size;
+      out["root"] = HashHex(cp->root);
+      absl::StatusOr<std::vector<tlog::Hash>> proof;
+      if (cmd->count("--leaf")) {
+        if (f->leaf >= cp->size) {
+          return Fail("proof", absl::OutOfRangeError("leaf is not in the latest checkpoint"));
+        }
+        auto leaf_hash = tlog::SubtreeHash(f->leaf, f->leaf + 1, cp->size, tiles);
+        if (!leaf_hash.ok()) return Fail("proof", leaf_hash.status());
+        proof = tlog::InclusionProof(f->leaf, cp->size, tiles);
+        if (!proof.ok()) return Fail("proof", proof.status());
+        if (!tlog::VerifyInclusion(f->leaf, cp->size, *leaf_hash, *proof, cp->root)) {
+          return Fail("proof", absl::DataLossError("the proof does not verify: run tapvault verify"));
+        }
+        out["leaf_index"] = f->leaf;
+        out["leaf_hash"] = HashHex(*leaf_hash);
+      } else {
+        if (f->from_size > cp->size) {
+          return Fail("proof", absl::OutOfRangeError("--from-size is beyond the latest checkpoint"));
+        }
+        proof = tlog::ConsistencyProof(f->from_size, cp->size, tiles);
+        if (!proof.ok()) return Fail("proof", proof.status());
+        out["from_size"] = f->from_size;
+        if (f->from_size > 0) {
+          auto old_root = tlog::SubtreeHash(0, f->from_size, f->from_size, tiles);
+          if (old_root.ok()) out["from_root"] = HashHex(*old_root);
+        }
+      }
+      nlohmann::ordered_json hashes = nlohmann::ordered_json::array();
+      for (const tlog::Hash& h : *proof) hashes.push_back(HashHex(h));
+      out["proof"] = hashes;
+      out["checkpoint"] = note;
+      out["verifier_key"] = vkey;
+      std::cout << out.dump(2) << "\n";
       return 0;
     };
   });

@@ -245,6 +245,7 @@ class Store::Impl {
   bool Saturated() const;
   absl::Status Flush(int64_t timeout_us);
   absl::StatusOr<DestroyResult> Destroy(const DestroyOrder& order);
+  absl::StatusOr<Store::KeyRotation> RotateKeys(const std::optional<std::string>& liid);
   absl::Status Checkpoint();
   absl::Status Close();
   StoreStats Stats() const;
@@ -332,6 +333,17 @@ class Store::Impl {
   void EvictIdle();
   void SetStalled(bool stalled, const absl::Status& why);
 
+  struct Rekey {
+    std::string liid;
+    uint64_t old_warrant_key = 0, new_warrant_key = 0;
+    crypto::SecretBytes new_warrant_key_bytes;
+    uint32_t old_master = 0, new_master = 0;
+    std::vector<uint64_t> destroyed_data_keys;
+  };
+  absl::Status PrepareRekey(const std::optional<std::string>& liid, const std::set<uint64_t>& doomed,
+                            Catalog::DestroyTxn& txn, Rekey& rk)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, writer_mu_);
+  absl::Status FinishRekey(Rekey& rk) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, writer_mu_);
   absl::StatusOr<DestroyResult> DestroyLocked(const DestroyOrder& order)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, writer_mu_);
   absl::StatusOr<crypto::SecretBytes> UnwrapWarrantKey(const KeyRow& row);
@@ -1336,13 +1348,28 @@ void Store::Impl::ProcessRequests() {
   }
   if (!pending.ok()) return;
   for (const RequestRow& req : *pending) {
-    absl::StatusOr<DestroyResult> r = absl::InvalidArgumentError("store: unknown request kind");
+    absl::StatusOr<std::string> r = absl::InvalidArgumentError("store: unknown request kind");
     if (req.kind == "destroy") {
       auto order = OrderFromJson(req.body);
-      r = order.ok() ? Destroy(*order) : absl::StatusOr<DestroyResult>(order.status());
+      if (!order.ok()) {
+        r = order.status();
+      } else if (auto d = Destroy(*order); d.ok()) {
+        r = DestroyResultJson(*d);
+      } else {
+        r = d.status();
+      }
+    } else if (req.kind == "rotate") {
+      nlohmann::json j = nlohmann::json::parse(req.body, nullptr, false);
+      std::optional<std::string> liid;
+      if (j.is_object() && j.contains("liid") && j["liid"].is_string()) liid = j["liid"].get<std::string>();
+      if (auto k = RotateKeys(liid); k.ok()) {
+        r = KeyRotationJson(*k);
+      } else {
+        r = k.status();
+      }
     }
     absl::MutexLock l(&mu_);
-    absl::Status s = r.ok() ? lookup_->FinishRequest(req.id, true, DestroyResultJson(*r))
+    absl::Status s = r.ok() ? lookup_->FinishRequest(req.id, true, *r)
                             : lookup_->FinishRequest(req.id, false, r.status().ToString());
     if (!s.ok()) {
       base::Log(base::LogLevel::kError, "store.request_failed", {{"reason", base::View(s.message())}});
@@ -1421,6 +1448,133 @@ absl::StatusOr<DestroyResult> Store::Impl::Destroy(const DestroyOrder& order) {
   return result;
 }
 
+// Key rotation, shared by destruction and `tapvault keys rotate`. With a case: its live data keys
+// (except `doomed`, which are erased) move under a fresh warrant key and the old warrant key is
+// erased. Always: a new master version, every live warrant and signing key re-wrapped under it;
+// FinishRekey destroys the old version once the catalog no longer needs it. An old copy of the
+// catalog then holds nothing that any live key opens.
+absl::Status Store::Impl::PrepareRekey(const std::optional<std::string>& liid,
+                                       const std::set<uint64_t>& doomed, Catalog::DestroyTxn& txn,
+                                       Rekey& rk) {
+  uint64_t old_wk_id = 0;
+  crypto::SecretBytes old_wk;
+  if (liid) {
+    rk.liid = *liid;
+    ASSIGN_OR_RETURN(auto cases, catalog_->Cases());
+    for (const CaseRow& c : cases) {
+      if (c.liid == *liid) old_wk_id = c.warrant_key_id;
+    }
+    if (old_wk_id == 0) return absl::NotFoundError(base::StrCat("store: no case ", *liid));
+    ASSIGN_OR_RETURN(KeyRow old_wk_row, catalog_->Key(old_wk_id));
+    ASSIGN_OR_RETURN(old_wk, UnwrapWarrantKey(old_wk_row));
+    rk.new_warrant_key_bytes = crypto::SecretBytes::Random(crypto::kAesKeyBytes);
+    rk.old_warrant_key = old_wk_id;
+    rk.new_warrant_key = next_key_id_++;
+  }
+  rk.old_master = master_->CurrentVersion();
+  ASSIGN_OR_RETURN(rk.new_master, master_->Rotate());
+  if (liid) {
+    KeyRow nk;
+    nk.id = rk.new_warrant_key;
+    nk.kind = KeyKind::kWarrant;
+    nk.liid = *liid;
+    nk.master_version = rk.new_master;
+    ASSIGN_OR_RETURN(nk.wrapped, master_->Wrap(rk.new_warrant_key_bytes,
+                                               internal::KeyContext(KeyKind::kWarrant, nk.id)));
+    nk.created_us = txn.at_us;
+    txn.new_keys.push_back(nk);
+    txn.case_warrant_keys.emplace_back(*liid, rk.new_warrant_key);
+    txn.destroy_keys.push_back(old_wk_id);
+  }
+  ASSIGN_OR_RETURN(auto live, catalog_->Keys(std::nullopt, std::nullopt, /*live_only=*/true));
+  for (const KeyRow& k : live) {
+    if (k.kind == KeyKind::kData) {
+      if (!liid || k.liid != *liid) continue;
+      if (doomed.count(k.id)) {
+        txn.destroy_keys.push_back(k.id);
+        rk.destroyed_data_keys.push_back(k.id);
+        continue;
+      }
+      if (k.wrapped_by != old_wk_id) continue;
+      ASSIGN_OR_RETURN(crypto::SecretBytes dk,
+                       crypto::UnwrapKey(old_wk, base::AsBytes(k.wrapped),
+                                         internal::KeyContext(KeyKind::kData, k.id)));
+      ASSIGN_OR_RETURN(std::string w, crypto::WrapKey(rk.new_warrant_key_bytes, dk,
+                                                      internal::KeyContext(KeyKind::kData, k.id)));
+      txn.rewrap.push_back({k.id, std::move(w), rk.new_warrant_key, 0});
+    } else if (k.id != old_wk_id) {
+      ASSIGN_OR_RETURN(crypto::SecretBytes key,
+                       master_->Unwrap(base::AsBytes(k.wrapped), internal::KeyContext(k.kind, k.id)));
+      ASSIGN_OR_RETURN(std::string w, master_->Wrap(key, internal::KeyContext(k.kind, k.id)));
+      txn.rewrap.push_back({k.id, std::move(w), 0, rk.new_master});
+    }
+  }
+  return absl::OkStatus();
+}
+
+// After the catalog committed the rotation: destroy the old master version and carry the case on
+// under its new warrant key.
+absl::Status Store::Impl::FinishRekey(Rekey& rk) {
+  RETURN_IF_ERROR(master_->DestroyVersion(rk.old_master));
+  if (!rk.liid.empty()) {
+    CaseMem& cs = cases_[rk.liid];
+    cs.warrant_key_id = rk.new_warrant_key;
+    cs.warrant_key = std::move(rk.new_warrant_key_bytes);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Store::KeyRotation> Store::Impl::RotateKeys(const std::optional<std::string>& liid) {
+  RETURN_IF_ERROR(Flush(120LL * 1000000));
+  absl::MutexLock one_at_a_time(&destroy_mu_);
+  {
+    absl::MutexLock l(&mu_);
+    destroy_pending_ = true;
+    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return (queue_.empty() && rows_.empty() && !writer_busy_) || closed_;
+    };
+    mu_.Await(absl::Condition(&idle));
+  }
+  KeyRotation out;
+  absl::Status s;
+  {
+    absl::MutexLock wl(&writer_mu_);
+    absl::MutexLock l(&mu_);
+    s = [&]() -> absl::Status {
+      Catalog::DestroyTxn txn;
+      txn.at_us = NowUs();
+      Rekey rk;
+      RETURN_IF_ERROR(PrepareRekey(liid, {}, txn, rk));
+      nlohmann::ordered_json doc;
+      doc["type"] = "key_rotation";
+      doc["at"] = base::FormatRfc3339({txn.at_us});
+      if (liid) {
+        doc["liid"] = *liid;
+        doc["warrant_key"] = {{"destroyed", rk.old_warrant_key}, {"new", rk.new_warrant_key}};
+      }
+      doc["master_version"] = {{"destroyed", rk.old_master}, {"new", rk.new_master}};
+      doc["rewrapped_keys"] = txn.rewrap.size();
+      txn.events.push_back({txn.at_us, "key_rotation", doc.dump()});
+      RETURN_IF_ERROR(catalog_->ApplyDestroy(txn));
+      out = {rk.old_master, rk.new_master, rk.old_warrant_key, rk.new_warrant_key, txn.rewrap.size()};
+      RETURN_IF_ERROR(FinishRekey(rk));
+      // In memory, data keys of open slices were wrapped under the old warrant key only in the
+      // catalog, which now holds them re-wrapped: nothing else to change.
+      ASSIGN_OR_RETURN(out.signed_record, tlog::SignNote(doc.dump() + "\n", origin_, *signer_));
+      return absl::OkStatus();
+    }();
+    destroy_pending_ = false;
+  }
+  RETURN_IF_ERROR(s);
+  RETURN_IF_ERROR(AppendSystem(SystemKind::kKeyRotation, out.signed_record));
+  RETURN_IF_ERROR(Flush(120LL * 1000000));
+  RETURN_IF_ERROR(Checkpoint());
+  base::Log(base::LogLevel::kInfo, "store.keys_rotated",
+            {{"liid", liid.value_or("")}, {"master_version", out.new_master_version},
+             {"rewrapped", out.rewrapped_keys}});
+  return out;
+}
+
 absl::StatusOr<DestroyResult> Store::Impl::DestroyLocked(const DestroyOrder& order) {
   DestroyResult r;
   r.at_us = NowUs();
@@ -1495,62 +1649,15 @@ absl::StatusOr<DestroyResult> Store::Impl::DestroyLocked(const DestroyOrder& ord
     }
   }
 
-  // Keys: the doomed data keys go; the case's surviving data keys move under a fresh warrant key;
-  // every warrant and signing key moves under a fresh master version; the old master version and
-  // warrant key are destroyed. An old copy of the catalog then holds nothing that any live key
-  // opens.
   Catalog::DestroyTxn txn;
   txn.at_us = r.at_us;
-  ASSIGN_OR_RETURN(auto cases, catalog_->Cases());
-  uint64_t old_wk_id = 0;
-  for (const CaseRow& c : cases) {
-    if (c.liid == liid) old_wk_id = c.warrant_key_id;
-  }
-  if (old_wk_id == 0) return absl::DataLossError("store: case without a warrant key");
-  ASSIGN_OR_RETURN(KeyRow old_wk_row, catalog_->Key(old_wk_id));
-  ASSIGN_OR_RETURN(crypto::SecretBytes old_wk, UnwrapWarrantKey(old_wk_row));
-  crypto::SecretBytes new_wk = crypto::SecretBytes::Random(crypto::kAesKeyBytes);
-  uint64_t new_wk_id = next_key_id_++;
-  r.old_warrant_key = old_wk_id;
-  r.new_warrant_key = new_wk_id;
-
-  const uint32_t old_master = master_->CurrentVersion();
-  ASSIGN_OR_RETURN(uint32_t new_master, master_->Rotate());
-  r.old_master_version = old_master;
-  r.new_master_version = new_master;
-
-  KeyRow nk;
-  nk.id = new_wk_id;
-  nk.kind = KeyKind::kWarrant;
-  nk.liid = liid;
-  nk.master_version = new_master;
-  ASSIGN_OR_RETURN(nk.wrapped, master_->Wrap(new_wk, internal::KeyContext(KeyKind::kWarrant, nk.id)));
-  nk.created_us = r.at_us;
-  txn.new_keys.push_back(nk);
-  txn.case_warrant_keys.emplace_back(liid, new_wk_id);
-  txn.destroy_keys.push_back(old_wk_id);
-
-  ASSIGN_OR_RETURN(auto live, catalog_->Keys(std::nullopt, std::nullopt, /*live_only=*/true));
-  for (const KeyRow& k : live) {
-    if (k.kind == KeyKind::kData && k.liid == liid) {
-      if (doomed_keys.count(k.id)) {
-        txn.destroy_keys.push_back(k.id);
-        r.data_keys.push_back(k.id);
-        continue;
-      }
-      if (k.wrapped_by != old_wk_id) continue;
-      ASSIGN_OR_RETURN(crypto::SecretBytes dk,
-                       crypto::UnwrapKey(old_wk, base::AsBytes(k.wrapped),
-                                         internal::KeyContext(KeyKind::kData, k.id)));
-      ASSIGN_OR_RETURN(std::string w, crypto::WrapKey(new_wk, dk, internal::KeyContext(KeyKind::kData, k.id)));
-      txn.rewrap.push_back({k.id, std::move(w), new_wk_id, 0});
-    } else if (k.kind != KeyKind::kData && k.id != old_wk_id) {
-      ASSIGN_OR_RETURN(crypto::SecretBytes key,
-                       master_->Unwrap(base::AsBytes(k.wrapped), internal::KeyContext(k.kind, k.id)));
-      ASSIGN_OR_RETURN(std::string w, master_->Wrap(key, internal::KeyContext(k.kind, k.id)));
-      txn.rewrap.push_back({k.id, std::move(w), 0, new_master});
-    }
-  }
+  Rekey rk;
+  RETURN_IF_ERROR(PrepareRekey(liid, doomed_keys, txn, rk));
+  r.data_keys = rk.destroyed_data_keys;
+  r.old_warrant_key = rk.old_warrant_key;
+  r.new_warrant_key = rk.new_warrant_key;
+  r.old_master_version = rk.old_master;
+  r.new_master_version = rk.new_master;
   // Which communications are now wholly destroyed.
   for (uint64_t comm : comms) {
     r.comms.push_back(comm);
@@ -1605,21 +1712,15 @@ absl::StatusOr<DestroyResult> Store::Impl::DestroyLocked(const DestroyOrder& ord
   doc["leaves"] = ranges;
   doc["records"] = r.records;
   doc["data_keys"] = r.data_keys;
-  doc["warrant_key"] = {{"destroyed", old_wk_id}, {"new", new_wk_id}};
-  doc["master_version"] = {{"destroyed", old_master}, {"new", new_master}};
+  doc["warrant_key"] = {{"destroyed", rk.old_warrant_key}, {"new", rk.new_warrant_key}};
+  doc["master_version"] = {{"destroyed", rk.old_master}, {"new", rk.new_master}};
   doc["derived_removed"] = r.derived_removed;
   ASSIGN_OR_RETURN(r.signed_record, tlog::SignNote(doc.dump() + "\n", origin_, *signer_));
   txn.events.push_back({r.at_us, "destruction", doc.dump()});
 
   RETURN_IF_ERROR(catalog_->ApplyDestroy(txn));
-  // Only now, with the catalog pointing at the new versions, are the old ones destroyed.
-  RETURN_IF_ERROR(master_->DestroyVersion(old_master));
-
-  // In-memory keys: the case continues under the new warrant key; communications whose current
-  // slice was destroyed start a new slice with their next record.
-  CaseMem& cs = cases_[liid];
-  cs.warrant_key_id = new_wk_id;
-  cs.warrant_key = std::move(new_wk);
+  RETURN_IF_ERROR(FinishRekey(rk));
+  // Communications whose current slice was destroyed start a new slice with their next record.
   for (auto& [key, comm] : comms_) {
     if (doomed_keys.count(comm.slice.key_id)) comm.slice = Slice();
   }
@@ -1692,50 +1793,36 @@ void Store::WhenDurable(std::function<void()> done) { impl_->WhenDurable(std::mo
 bool Store::Saturated() const { return impl_->Saturated(); }
 absl::Status Store::Flush(int64_t timeout_us) { return impl_->Flush(timeout_us); }
 absl::StatusOr<DestroyResult> Store::Destroy(const DestroyOrder& order) { return impl_->Destroy(order); }
+absl::StatusOr<Store::KeyRotation> Store::RotateKeys(const std::optional<std::string>& liid) {
+  return impl_->RotateKeys(liid);
+}
 absl::Status Store::Checkpoint() { return impl_->Checkpoint(); }
 absl::Status Store::Close() { return impl_->Close(); }
 StoreStats Store::Stats() const { return impl_->Stats(); }
 const std::string& Store::dir() const { return impl_->dir(); }
 
-absl::StatusOr<DestroyResult> SubmitOrRunDestroy(const std::string& dir, const DestroyOrder& order,
-                                                 int64_t timeout_us) {
+namespace {
+
+// Runs `local` on the store when no other process owns it; otherwise queues (kind, body) for the
+// owner (a running serve) through the catalog and waits for its JSON result.
+absl::StatusOr<std::string> RunAsOwner(const std::string& dir, std::string_view kind,
+                                       std::string_view body,
+                                       const std::function<absl::StatusOr<std::string>(Store&)>& local,
+                                       int64_t timeout_us) {
   auto own = Store::Open({.dir = dir});
   if (own.ok()) {
-    auto r = (*own)->Destroy(order);
+    auto r = local(**own);
     absl::Status c = (*own)->Close();
     if (r.ok() && !c.ok()) return c;
     return r;
   }
   if (own.status().code() != absl::StatusCode::kFailedPrecondition) return own.status();
-  // Another process (a running serve) owns the store: hand the order over and wait.
   ASSIGN_OR_RETURN(auto catalog, SqliteCatalog::Open(CatalogPath(dir), /*create=*/false));
-  ASSIGN_OR_RETURN(uint64_t id, catalog->AddRequest("destroy", OrderToJson(order)));
+  ASSIGN_OR_RETURN(uint64_t id, catalog->AddRequest(kind, body));
   const int64_t deadline = NowUs() + timeout_us;
   while (NowUs() < deadline) {
     ASSIGN_OR_RETURN(RequestRow req, catalog->Request(id));
-    if (req.status == "done") {
-      nlohmann::json j = nlohmann::json::parse(req.result, nullptr, false);
-      DestroyResult r;
-      if (j.is_object()) {
-        auto t = base::ParseRfc3339(j.value("at", ""));
-        r.at_us = t.ok() ? t->unix_us : 0;
-        r.comms = j.value("comms", std::vector<uint64_t>{});
-        r.comms_destroyed = j.value("comms_destroyed", std::vector<uint64_t>{});
-        for (auto& p : j.value("leaves", nlohmann::json::array())) {
-          r.leaves.emplace_back(p[0].get<uint64_t>(), p[1].get<uint64_t>());
-        }
-        r.records = j.value("records", uint64_t{0});
-        r.data_keys = j.value("data_keys", std::vector<uint64_t>{});
-        r.old_warrant_key = j.value("old_warrant_key", uint64_t{0});
-        r.new_warrant_key = j.value("new_warrant_key", uint64_t{0});
-        r.old_master_version = j.value("old_master_version", 0u);
-        r.new_master_version = j.value("new_master_version", 0u);
-        r.derived_removed = j.value("derived_removed", std::vector<std::string>{});
-        r.record_leaf = j.value("record_leaf", uint64_t{0});
-        r.signed_record = j.value("signed_record", "");
-      }
-      return r;
-    }
+    if (req.status == "done") return req.result;
     if (req.status == "failed") {
       return absl::FailedPreconditionError(base::StrCat("store: the serving process refused: ", req.result));
     }
@@ -1743,6 +1830,68 @@ absl::StatusOr<DestroyResult> SubmitOrRunDestroy(const std::string& dir, const D
   }
   return absl::DeadlineExceededError(
       "store: the process that owns the store did not carry out the order in time (it stays queued)");
+}
+
+}  // namespace
+
+std::string KeyRotationJson(const Store::KeyRotation& r) {
+  nlohmann::ordered_json j;
+  j["old_master_version"] = r.old_master_version;
+  j["new_master_version"] = r.new_master_version;
+  j["old_warrant_key"] = r.old_warrant_key;
+  j["new_warrant_key"] = r.new_warrant_key;
+  j["rewrapped_keys"] = r.rewrapped_keys;
+  j["signed_record"] = r.signed_record;
+  return j.dump();
+}
+
+absl::StatusOr<std::string> SubmitOrRunRotate(const std::string& dir,
+                                              const std::optional<std::string>& liid,
+                                              int64_t timeout_us) {
+  nlohmann::json body = nlohmann::json::object();
+  if (liid) body["liid"] = *liid;
+  return RunAsOwner(
+      dir, "rotate", body.dump(),
+      [&](Store& st) -> absl::StatusOr<std::string> {
+        ASSIGN_OR_RETURN(auto r, st.RotateKeys(liid));
+        return KeyRotationJson(r);
+      },
+      timeout_us);
+}
+
+absl::StatusOr<DestroyResult> SubmitOrRunDestroy(const std::string& dir, const DestroyOrder& order,
+                                                 int64_t timeout_us) {
+  std::optional<DestroyResult> local_result;
+  ASSIGN_OR_RETURN(std::string json,
+                   RunAsOwner(
+                       dir, "destroy", OrderToJson(order),
+                       [&](Store& st) -> absl::StatusOr<std::string> {
+                         ASSIGN_OR_RETURN(auto r, st.Destroy(order));
+                         local_result = r;
+                         return DestroyResultJson(r);
+                       },
+                       timeout_us));
+  if (local_result) return *local_result;
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
+  DestroyResult r;
+  if (!j.is_object()) return absl::InternalError("store: malformed result from the serving process");
+  auto t = base::ParseRfc3339(j.value("at", ""));
+  r.at_us = t.ok() ? t->unix_us : 0;
+  r.comms = j.value("comms", std::vector<uint64_t>{});
+  r.comms_destroyed = j.value("comms_destroyed", std::vector<uint64_t>{});
+  for (auto& p : j.value("leaves", nlohmann::json::array())) {
+    r.leaves.emplace_back(p[0].get<uint64_t>(), p[1].get<uint64_t>());
+  }
+  r.records = j.value("records", uint64_t{0});
+  r.data_keys = j.value("data_keys", std::vector<uint64_t>{});
+  r.old_warrant_key = j.value("old_warrant_key", uint64_t{0});
+  r.new_warrant_key = j.value("new_warrant_key", uint64_t{0});
+  r.old_master_version = j.value("old_master_version", 0u);
+  r.new_master_version = j.value("new_master_version", 0u);
+  r.derived_removed = j.value("derived_removed", std::vector<std::string>{});
+  r.record_leaf = j.value("record_leaf", uint64_t{0});
+  r.signed_record = j.value("signed_record", "");
+  return r;
 }
 
 // ---------------------------------------------------------------------------------------------

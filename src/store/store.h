@@ -126,6 +126,16 @@ class Store {
   absl::Status Flush(int64_t timeout_us = 60LL * 1000000);
   // Crypto-shredding (see DestroyOrder). Waits for queued records first.
   absl::StatusOr<DestroyResult> Destroy(const DestroyOrder& order);
+  // Rotates the master key (a new version; every warrant and signing key re-wrapped; the old
+  // version destroyed) and, for a case, its warrant key (its data keys re-wrapped; the old key
+  // erased). Content is never rewritten. A signed record of it goes into the log.
+  struct KeyRotation {
+    uint32_t old_master_version = 0, new_master_version = 0;
+    uint64_t old_warrant_key = 0, new_warrant_key = 0;
+    size_t rewrapped_keys = 0;
+    std::string signed_record;
+  };
+  absl::StatusOr<KeyRotation> RotateKeys(const std::optional<std::string>& liid);
   // Signs and writes a checkpoint for everything durable now (also done periodically).
   absl::Status Checkpoint();
   // Drains the queue, writes a final checkpoint, stops the writer and releases the lock.
@@ -145,6 +155,13 @@ class Store {
 // queues it for the owner (a running `serve`) and waits up to `timeout_us` for its result.
 absl::StatusOr<DestroyResult> SubmitOrRunDestroy(const std::string& dir, const DestroyOrder& order,
                                                  int64_t timeout_us = 120LL * 1000000);
+
+// `tapvault keys rotate`: Store::RotateKeys here or through the owning process (as above); the
+// result as JSON.
+absl::StatusOr<std::string> SubmitOrRunRotate(const std::string& dir,
+                                              const std::optional<std::string>& liid,
+                                              int64_t timeout_us = 120LL * 1000000);
+std::string KeyRotationJson(const Store::KeyRotation& r);
 
 // Decrypting reader (needs the master key). For tests, tools and the later read gate; every
 // caller outside tests must pass through that gate.

@@ -405,6 +405,49 @@ TEST(StoreTest, DestroyFromAnotherProcessGoesThroughTheOwner) {
   fs::remove_all(dir);
 }
 
+TEST(StoreTest, KeyRotationKeepsContentReadableAndRetiresOldKeys) {
+  std::string dir = TempDir("rotate");
+  ASSERT_TRUE(InitStore({.dir = dir}).ok());
+  std::vector<Sent> sent;
+  uint64_t old_wk = 0;
+  {
+    auto st = Store::Open({.dir = dir});
+    ASSERT_TRUE(st.ok()) << st.status();
+    sent = Fill(**st, {"LIID-K"}, 40);
+    ASSERT_TRUE((*st)->Flush().ok());
+    auto master_only = (*st)->RotateKeys(std::nullopt);
+    ASSERT_TRUE(master_only.ok()) << master_only.status();
+    EXPECT_EQ(master_only->new_master_version, master_only->old_master_version + 1);
+    EXPECT_EQ(master_only->old_warrant_key, 0u);
+    auto with_case = (*st)->RotateKeys(std::string("LIID-K"));
+    ASSERT_TRUE(with_case.ok()) << with_case.status();
+    old_wk = with_case->old_warrant_key;
+    EXPECT_NE(with_case->new_warrant_key, old_wk);
+    EXPECT_GE(with_case->rewrapped_keys, 3u);  // data keys + signing key
+    EXPECT_EQ((*st)->RotateKeys(std::string("NO-SUCH")).status().code(), absl::StatusCode::kNotFound);
+    // Appends continue under the new keys.
+    Fill(**st, {"LIID-K"}, 10, 1'900'000'000'000'000);
+    ASSERT_TRUE((*st)->Close().ok());
+  }
+  auto master = crypto::OpenMasterKey(dir + "/keys/master.key", false);
+  ASSERT_TRUE(master.ok());
+  EXPECT_EQ((*master)->Versions(), std::vector<uint32_t>{3});
+  auto cat = SqliteCatalog::Open(CatalogPath(dir), false, true);
+  auto old_row = (*cat)->Key(old_wk);
+  ASSERT_TRUE(old_row.ok());
+  EXPECT_TRUE(old_row->wrapped.empty());
+  auto reader = ContentReader::Open(dir);
+  ASSERT_TRUE(reader.ok());
+  uint64_t read = 0;
+  for (auto& [id, c] : CommsById(dir)) {
+    auto recs = (*reader)->ReadComm(id);
+    ASSERT_TRUE(recs.ok()) << recs.status();
+    read += recs->size();
+  }
+  EXPECT_EQ(read, 50u);
+  fs::remove_all(dir);
+}
+
 TEST(StoreTest, HsmMasterKeyNeverLeavesTheToken) {
   auto uri = crypto::NewSoftHsmMasterKeyUriForTest();
   ASSERT_TRUE(uri.ok()) << uri.status();
