@@ -374,6 +374,7 @@ class Store::Impl {
   uint64_t next_segment_id_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t next_leaf_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<Item> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<Item> spare_ ABSL_GUARDED_BY(mu_);   // an empty vector with capacity, for queue_
   Rows rows_ ABSL_GUARDED_BY(mu_);
   size_t queue_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool saturated_ ABSL_GUARDED_BY(mu_) = false;
@@ -698,10 +699,11 @@ absl::Status Store::Impl::RegenerateTiles() {
 // A crash between a destruction's commit and the destruction of the old master version leaves a
 // version that nothing uses any more: finish the job.
 absl::Status Store::Impl::CleanupMasterVersions() {
-  ASSIGN_OR_RETURN(auto keys, catalog_->Keys(std::nullopt, std::nullopt, /*live_only=*/true));
+  // Only warrant and signing keys are wrapped by the master key (data keys are many: skip them).
   std::set<uint32_t> used;
-  for (const KeyRow& k : keys) {
-    if (k.kind != KeyKind::kData) used.insert(k.master_version);
+  for (KeyKind kind : {KeyKind::kWarrant, KeyKind::kSigning}) {
+    ASSIGN_OR_RETURN(auto keys, catalog_->Keys(kind, std::nullopt, /*live_only=*/true));
+    for (const KeyRow& k : keys) used.insert(k.master_version);
   }
   for (uint32_t v : master_->Versions()) {
     if (v != master_->CurrentVersion() && !used.count(v)) {
@@ -892,7 +894,6 @@ absl::Status Store::Impl::Append(const AppendMeta& meta, base::Bytes raw) {
   const std::string header = EncodeRecordHeader(h);
 
   Item item;
-  item.framed.reserve(framed_size);
   std::string ciphertext;
   ciphertext.reserve(raw.size() + crypto::kGcmTagBytes);
   RETURN_IF_ERROR(comm->slice.aead->Seal(nonce, base::AsBytes(header), raw, ciphertext));
@@ -1000,6 +1001,8 @@ void Store::Impl::WriterLoop() {
       mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Microseconds(opt_.checkpoint_interval_us));
       if (queue_.empty() && rows_.empty() && stopping_) break;
       items.swap(queue_);
+      // Hand the previous batch's capacity back, so the queue does not regrow from nothing.
+      queue_.swap(spare_);
       rows = std::move(rows_);
       rows_ = Rows();
       writer_busy_ = true;
@@ -1073,6 +1076,9 @@ void Store::Impl::WriterLoop() {
       if (m_commits_ != nullptr) m_commits_->Inc();
     }
     for (auto& b : barriers) b();
+    items.clear();
+    absl::MutexLock l(&mu_);
+    if (spare_.capacity() < items.capacity()) spare_.swap(items);
   }
   // Idle: a final checkpoint for whatever became durable.
   absl::MutexLock wl(&writer_mu_);
