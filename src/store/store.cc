@@ -1051,10 +1051,10 @@ void Store::Impl::WriterLoop() {
         }
       }
     }
-    std::vector<std::function<void()>> barriers;
+    // Acknowledgements first: when Flush() returns, the callbacks of what it waited for have run.
     if (committed) {
       for (Item& it : items) {
-        if (it.type == Item::kBarrier) barriers.push_back(std::move(it.barrier));
+        if (it.type == Item::kBarrier) it.barrier();
       }
     }
     {
@@ -1075,7 +1075,6 @@ void Store::Impl::WriterLoop() {
       if (m_bytes_ != nullptr) m_bytes_->Inc(bytes);
       if (m_commits_ != nullptr) m_commits_->Inc();
     }
-    for (auto& b : barriers) b();
     items.clear();
     absl::MutexLock l(&mu_);
     if (spare_.capacity() < items.capacity()) spare_.swap(items);

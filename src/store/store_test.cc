@@ -186,7 +186,7 @@ TEST(StoreTest, TornTailIsCutAndRecordedInTheLog) {
   uintmax_t committed = fs::file_size(seg);
   {
     std::ofstream out(seg, std::ios::binary | std::ios::app);
-    out << std::string("TVR1\0\0\0\x40 torn", 16);
+    out << std::string("TVR1\0\0\0\x40 torn", 13);
   }
   // And a segment file that never made it into the catalog.
   { std::ofstream(dir + "/segments/LIID-T/00000000000000ff.seg") << "junk"; }
