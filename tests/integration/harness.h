@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <httplib.h>
 #include <iterator>
 #include <sstream>
@@ -231,4 +232,142 @@ inline RunResult RunTapvault(const std::vector<std::string>& args) {
   return r;
 }
 
+}  // namespace tapvault::itest
+
+namespace tapvault::itest {
+
+// `tapvault ARGS...` as a child process that a test may kill at any moment (crash tests): stdout
+// and stderr go to files in the child's own temporary directory (so nothing blocks on a pipe the
+// test stopped reading), the pid is available for signals, and the exit status can be collected
+// with a deadline. The destructor SIGKILLs a child still running and removes the directory.
+class Child {
+ public:
+  explicit Child(const std::vector<std::string>& args) {
+    dir_ = TempPath("tv_child_");
+    fs::create_directories(dir_);
+    std::string binary = Binary();
+    std::string out = (dir_ / "stdout").string(), err = (dir_ / "stderr").string();
+    std::vector<std::string> argv_s = {binary};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    pid_ = fork();
+    if (pid_ == 0) {
+      int in = open("/dev/null", O_RDONLY);
+      int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(in, 0);
+      dup2(o, 1);
+      dup2(e, 2);
+      std::vector<char*> argv;
+      for (auto& a : argv_s) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(binary.c_str(), argv.data());
+      dprintf(2, "exec %s failed: %s\n", binary.c_str(), strerror(errno));
+      _exit(127);
+    }
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  pid_t pid() const { return pid_; }
+  std::string Stdout() const { return Slurp(dir_ / "stdout"); }
+  std::string Stderr() const { return Slurp(dir_ / "stderr"); }
+
+  // The first stdout line parsed as JSON (serve's ready line); null on timeout or early exit.
+  nlohmann::json WaitReady(int timeout_ms = 15000) {
+    auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (Clock::now() < deadline) {
+      std::string out = Stdout();
+      size_t nl = out.find('\n');
+      if (nl != std::string::npos) return nlohmann::json::parse(out.substr(0, nl), nullptr, false);
+      if (!Running()) return nullptr;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return nullptr;
+  }
+
+  void Kill(int sig) {
+    if (pid_ > 0 && !exited_) kill(pid_, sig);
+  }
+  bool Running() {
+    if (pid_ <= 0 || exited_) return false;
+    int status;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      Reap(status);
+      return false;
+    }
+    return true;
+  }
+  // The exit code, 128 + signal if killed by one, -1 while still running at the deadline.
+  int Wait(int timeout_ms = 15000) {
+    auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (Running()) {
+      if (Clock::now() >= deadline) return -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return code_;
+  }
+  int exit_code() const { return code_; }
+
+ private:
+  void Reap(int status) {
+    exited_ = true;
+    code_ = WIFEXITED(status) ? WEXITSTATUS(status)
+                              : (WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1);
+  }
+  fs::path dir_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int code_ = -1;
+};
+
+// Lines of a text file (no trailing empty line).
+inline std::vector<std::string> Lines(const fs::path& p) {
+  std::vector<std::string> out;
+  std::istringstream in(Slurp(p));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+// How often `needle` occurs in `haystack`.
+inline size_t CountOf(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t p = haystack.find(needle); p != std::string::npos; p = haystack.find(needle, p + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace tapvault::itest
+
+namespace tapvault::itest {
+// The last non-empty line of `text` (a command's JSON summary line).
+inline std::string LastLine(const std::string& text) {
+  size_t end = text.find_last_not_of('\n');
+  if (end == std::string::npos) return {};
+  size_t start = text.rfind('\n', end);
+  return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+}  // namespace tapvault::itest
+
+namespace tapvault::itest {
+// Polls `pred` every 20 ms until it holds or `timeout_ms` passed; its last value.
+inline bool WaitUntil(const std::function<bool()>& pred, int timeout_ms) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (Clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
 }  // namespace tapvault::itest
