@@ -397,6 +397,7 @@ class Store::Impl {
   uint64_t checkpoint_size_ ABSL_GUARDED_BY(writer_mu_) = UINT64_MAX;
   int64_t last_checkpoint_us_ ABSL_GUARDED_BY(writer_mu_) = 0;
 
+  bool recovered_ = false;   // recovery cut or removed something (its record is queued)
   std::thread writer_;
   std::thread control_;
   absl::Mutex control_mu_;
@@ -458,6 +459,8 @@ absl::Status Store::Impl::Start() {
 
   writer_ = std::thread([this] { WriterLoop(); });
   control_ = std::thread([this] { ControlLoop(); });
+  // The signed record of what recovery cut is in the log before anything new is accepted.
+  if (recovered_) RETURN_IF_ERROR(Flush(60LL * 1000000));
   base::Log(base::LogLevel::kInfo, "store.opened",
             {{"dir", dir}, {"run", run_id_}, {"master_key", master_->Describe()}});
   return absl::OkStatus();
@@ -599,6 +602,7 @@ absl::Status Store::Impl::Recover() {
                            {"events", recovered}};
     ASSIGN_OR_RETURN(std::string note, tlog::SignNote(body.dump() + "\n", origin_, *signer_));
     RETURN_IF_ERROR(AppendSystem(SystemKind::kRecovery, note));
+    recovered_ = true;
   }
   return absl::OkStatus();
 }
@@ -1006,6 +1010,22 @@ void Store::Impl::WriterLoop() {
       rows = std::move(rows_);
       rows_ = Rows();
       writer_busy_ = true;
+    }
+    if (items.empty() && rows.empty()) {
+      // Idle: no empty commits (they would fsync for nothing, and raise the stall alarm on a
+      // full disk); only catch the checkpoint up with what was committed last.
+      {
+        absl::MutexLock wl(&writer_mu_);
+        if (NowUs() - last_checkpoint_us_ >= opt_.checkpoint_interval_us) {
+          if (absl::Status s = WriteCheckpointLocked(); !s.ok()) {
+            base::Log(base::LogLevel::kWarn, "store.checkpoint_failed",
+                      {{"reason", base::View(s.message())}});
+          }
+        }
+      }
+      absl::MutexLock l(&mu_);
+      writer_busy_ = false;
+      continue;
     }
     size_t batch_bytes = 0;
     uint64_t records = 0, bytes = 0;

@@ -248,8 +248,13 @@ void SegmentReader::CheckRecord() {
 // The level-0 tile and entry bundle around the current leaf, loaded once per 256 leaves.
 class LogFiles {
  public:
-  LogFiles(tlog::DirTileStore& tiles, uint64_t size, std::vector<std::string>& problems_out)
-      : tiles_(tiles), size_(size), problems_(problems_out) {}
+  // Tiles and bundles past `signed_size` (the latest checkpoint) may not be written yet: serve
+  // writes them at the next checkpoint, and recovery rebuilds them after a crash. Their absence
+  // is a note, not a problem; their leaves are still checked against the catalog's root.
+  LogFiles(tlog::DirTileStore& tiles, uint64_t size, uint64_t signed_size,
+           std::vector<std::string>& problems_out, std::vector<std::string>& notes_out)
+      : tiles_(tiles), size_(size), signed_size_(signed_size), problems_(problems_out),
+        notes_(notes_out) {}
 
   // The stored leaf hash of `leaf` (nullopt if its tile is missing or damaged: reported once).
   std::optional<tlog::Hash> LeafHash(uint64_t leaf) {
@@ -278,8 +283,13 @@ class LogFiles {
     const uint64_t width = Width(index);
     auto t = tiles_.ReadTile(0, index, width);
     tile_ok_ = t.ok();
+    const bool unsigned_yet = index * kTileWidth + width > signed_size_;
     if (t.ok()) {
       tile_ = std::move(*t);
+    } else if (absl::IsNotFound(t.status()) && unsigned_yet) {
+      notes_.push_back(base::StrCat("tile ", tlog::TilePath(0, index, width),
+                                    " not written yet (after the latest checkpoint, size ",
+                                    signed_size_, ")"));
     } else {
       problems_.push_back(base::StrCat("tile ", tlog::TilePath(0, index, width),
                                        absl::IsNotFound(t.status()) ? " is missing" : " is unreadable: ",
@@ -292,6 +302,10 @@ class LogFiles {
     bundle_ok_ = entries.ok() && entries->size() >= width;
     if (bundle_ok_) {
       bundle_ = std::move(*entries);
+    } else if (absl::IsNotFound(b.status()) && unsigned_yet) {
+      notes_.push_back(base::StrCat("entry bundle ", tlog::EntriesPath(index, width),
+                                    " not written yet (after the latest checkpoint, size ",
+                                    signed_size_, ")"));
     } else {
       problems_.push_back(base::StrCat(
           "entry bundle ", tlog::EntriesPath(index, width),
@@ -304,7 +318,9 @@ class LogFiles {
 
   tlog::DirTileStore& tiles_;
   uint64_t size_;
+  uint64_t signed_size_;
   std::vector<std::string>& problems_;
+  std::vector<std::string>& notes_;
   std::optional<uint64_t> loaded_;
   std::string tile_;
   bool tile_ok_ = false;
@@ -349,6 +365,8 @@ class Verifier {
   void FlushLogProblems() {
     for (std::string& p : log_problems_) Problem(std::move(p));
     log_problems_.clear();
+    for (std::string& n : log_notes_) Note(std::move(n));
+    log_notes_.clear();
   }
   void LoadVerifierKey();
   std::optional<tlog::Checkpoint> OpenCheckpointFile(const std::string& path,
@@ -372,6 +390,22 @@ class Verifier {
   absl::flat_hash_map<uint64_t, std::string> paths_;   // segment id -> relative path
   std::vector<std::unique_ptr<SegmentReader>> readers_;
   std::vector<std::string> log_problems_;   // from LogFiles, moved into problems in order
+  std::vector<std::string> log_notes_;
+  // A missing higher-level tile past the latest checkpoint is a note (see LogFiles).
+  bool UnsignedYet(int level, uint64_t index, uint64_t width) const {
+    const unsigned __int128 end = (static_cast<unsigned __int128>(index) * kTileWidth + width)
+                                  << (8 * level);
+    return end > r_.checkpoint_size;
+  }
+  void MissingTile(int level, uint64_t index, uint64_t width, const absl::Status& st) {
+    const std::string path = tlog::TilePath(level, index, width);
+    if (absl::IsNotFound(st) && UnsignedYet(level, index, width)) {
+      Note(base::StrCat("tile ", path, " not written yet (after the latest checkpoint, size ",
+                        r_.checkpoint_size, ")"));
+    } else {
+      Problem(base::StrCat("tile ", path, absl::IsNotFound(st) ? " is missing" : " is unreadable"));
+    }
+  }
   std::optional<LogFiles> files_;
   tlog::TreeBuilder tree_;
   uint64_t next_leaf_ = 0;
@@ -519,7 +553,7 @@ void Verifier::AppendLeaf(const tlog::Hash& h) {
     auto stored = tiles_.ReadTile(t.level, t.index, kTileWidth);
     const std::string path = tlog::TilePath(t.level, t.index, kTileWidth);
     if (!stored.ok()) {
-      Problem(base::StrCat("tile ", path, absl::IsNotFound(stored.status()) ? " is missing" : " is unreadable"));
+      MissingTile(t.level, t.index, kTileWidth, stored.status());
     } else if (*stored != t.hashes) {
       Problem(base::StrCat("tile ", path, " differs from the hashes the records give"));
     }
@@ -670,7 +704,7 @@ void Verifier::CheckRoots() {
     auto stored = tiles_.ReadTile(t.level, t.index, width);
     const std::string path = tlog::TilePath(t.level, t.index, width);
     if (!stored.ok()) {
-      Problem(base::StrCat("tile ", path, absl::IsNotFound(stored.status()) ? " is missing" : " is unreadable"));
+      MissingTile(t.level, t.index, width, stored.status());
     } else if (*stored != t.hashes) {
       Problem(base::StrCat("tile ", path, " differs from the hashes the records give"));
     }
@@ -845,7 +879,7 @@ absl::StatusOr<VerifyReport> Verifier::Run() {
 
   RETURN_IF_ERROR(OpenSegments());
   StrayFiles();
-  files_.emplace(tiles_, log_.size, log_problems_);
+  files_.emplace(tiles_, log_.size, r_.checkpoint_size, log_problems_, log_notes_);
   Merge();
   CheckRoots();
   RETURN_IF_ERROR(CheckIndex());
