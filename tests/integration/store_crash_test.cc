@@ -13,6 +13,7 @@
 
 #include "gtest/gtest.h"
 #include "harness.h"
+#include "store_keys.h"
 #include "proto/record/record.h"
 #include "store/catalog.h"
 #include "store/store.h"
@@ -22,47 +23,9 @@ namespace {
 using namespace tapvault::itest;
 namespace store = tapvault::store;
 
-// "<liid>\t<network>\t<cin>\t<seq>\t<kind>" of every PDU record of `liid` in the store, with how
-// often each occurs: the same key format as feed's acked log.
-std::map<std::string, int> StoredKeys(const fs::path& data, const std::string& liid,
-                                      std::string* error) {
-  std::map<std::string, int> keys;
-  auto reader = store::ContentReader::Open(data.string());
-  if (!reader.ok()) {
-    *error = reader.status().ToString();
-    return keys;
-  }
-  store::CommFilter f;
-  f.liid = liid;
-  auto comms = (*reader)->catalog().ListComms(f);
-  if (!comms.ok()) {
-    *error = comms.status().ToString();
-    return keys;
-  }
-  for (const store::CommRow& c : *comms) {
-    auto records = (*reader)->ReadComm(c.id);
-    if (!records.ok()) {
-      *error = records.status().ToString();
-      return keys;
-    }
-    for (const auto& r : *records) {
-      const store::RecordHeader& h = r.header;
-      std::string key = h.liid + "\t" + h.network_id + "\t" +
-                        (h.cin ? std::to_string(*h.cin) : std::string()) + "\t" +
-                        std::to_string(h.sequence_number) + "\t" +
-                        std::string(tapvault::proto::KindName(
-                            static_cast<tapvault::proto::Kind>(h.kind)));
-      ++keys[key];
-    }
-  }
-  return keys;
-}
-
-// Waits until the signed checkpoint covers the catalog's whole committed log. serve writes the
-// partial tiles of a size only with the checkpoint of that size (at most a second after a commit),
-// and `tapvault verify` requires them at the catalog's size, so it calls a store whose checkpoint
-// lags behind its last commit corrupt. TODO(crash): verify should accept tiles missing beyond the
-// last checkpoint (they are rebuilt by recovery); then this wait can go.
+// Waits until the signed checkpoint covers the catalog's whole committed log (serve signs one at
+// most a second after a commit), so that verify below checks the signature over every record, not
+// only the catalog root.
 bool WaitCheckpointed(const fs::path& data, int timeout_ms) {
   return WaitUntil(
       [&] {
