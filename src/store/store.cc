@@ -1323,7 +1323,7 @@ void Store::Impl::ControlLoop() {
     ProcessRequests();
     EvictIdle();
     int64_t now = NowUs();
-    if (now - last_retention > 60LL * 1000000) {
+    if (now - last_retention > opt_.retention_interval_us) {
       last_retention = now;
       RetentionSweep();
     }
@@ -1419,6 +1419,7 @@ void Store::Impl::RetentionSweep() {
     o.order_ref = "retention-policy";
     o.reason = base::StrCat("retention of ", c.retention_days, " days expired");
     o.ordered_by = "tapvault";
+    o.skip_cut_slices = true;
     auto r = Destroy(o);
     if (!r.ok() && r.status().code() != absl::StatusCode::kNotFound) {
       base::Log(base::LogLevel::kError, "store.retention_failed",
@@ -1629,7 +1630,7 @@ absl::StatusOr<DestroyResult> Store::Impl::DestroyLocked(const DestroyOrder& ord
       partial.push_back(s);
     }
   }
-  if (!partial.empty()) {
+  if (!partial.empty() && !order.skip_cut_slices) {
     // A slice's records share one key: shredding it would destroy records outside the order,
     // keeping it would keep records inside. Refuse rather than do either silently.
     return absl::FailedPreconditionError(base::StrCat(

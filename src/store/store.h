@@ -60,6 +60,7 @@ struct StoreOptions {
   int64_t retry_interval_us = 500000;          // after a write error (disk full, I/O error)
   int64_t control_interval_us = 200000;        // requests, retention, idle communications
   int64_t comm_idle_us = 10LL * 60 * 1000000;  // forget in-memory state of idle communications
+  int64_t retention_interval_us = 60LL * 1000000;  // how often expired records are destroyed
   metrics::Registry* metrics = nullptr;        // optional
 };
 
@@ -84,6 +85,9 @@ struct DestroyOrder {
   std::string order_ref;               // the order's reference (required)
   std::string reason;                  // required
   std::string ordered_by;              // who gave the order ("" = the operator at the console)
+  // Slices (10 s of one communication share a key) cut by the range: false = refuse the order;
+  // true = leave them for later (retention: they expire with a later sweep).
+  bool skip_cut_slices = false;
 };
 
 struct DestroyResult {

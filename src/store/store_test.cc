@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "base/byte_reader.h"
+#include "base/time.h"
 #include "crypto/aead.h"
 #include "crypto/master_key.h"
 #include "crypto/softhsm_for_test.h"
@@ -445,6 +446,41 @@ TEST(StoreTest, KeyRotationKeepsContentReadableAndRetiresOldKeys) {
     read += recs->size();
   }
   EXPECT_EQ(read, 50u);
+  fs::remove_all(dir);
+}
+
+TEST(StoreTest, RetentionDestroysWhatExpiredByItself) {
+  std::string dir = TempDir("retention");
+  ASSERT_TRUE(InitStore({.dir = dir}).ok());
+  const int64_t day_us = 86400LL * 1000000;
+  const int64_t now_us = base::Now().unix_us;
+  {
+    auto st = Store::Open({.dir = dir});
+    ASSERT_TRUE(st.ok()) << st.status();
+    Fill(**st, {"LIID-OLD"}, 20, now_us - 10 * day_us);  // received ten days ago
+    Fill(**st, {"LIID-NEW"}, 20, now_us - 1000);
+    ASSERT_TRUE((*st)->Close().ok());
+  }
+  {
+    auto cat = SqliteCatalog::Open(CatalogPath(dir), false);
+    ASSERT_TRUE((*cat)->SetRetention("LIID-OLD", 7).ok());
+    ASSERT_TRUE((*cat)->SetRetention("LIID-NEW", 7).ok());
+  }
+  auto st = Store::Open({.dir = dir, .control_interval_us = 20'000, .retention_interval_us = 50'000});
+  ASSERT_TRUE(st.ok()) << st.status();
+  bool expired = false;
+  for (int i = 0; i < 250 && !expired; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    expired = true;
+    for (auto& [id, c] : CommsById(dir)) {
+      if (c.liid == "LIID-OLD" && c.state != CommState::kDestroyed) expired = false;
+    }
+  }
+  EXPECT_TRUE(expired);
+  for (auto& [id, c] : CommsById(dir)) {
+    if (c.liid == "LIID-NEW") EXPECT_EQ(c.state, CommState::kAvailable);
+  }
+  ASSERT_TRUE((*st)->Close().ok());
   fs::remove_all(dir);
 }
 
