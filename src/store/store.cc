@@ -347,6 +347,7 @@ class Store::Impl {
   absl::StatusOr<DestroyResult> DestroyLocked(const DestroyOrder& order)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, writer_mu_);
   absl::StatusOr<crypto::SecretBytes> UnwrapWarrantKey(const KeyRow& row);
+  void PauseAppendsUntilIdle();
 
   StoreOptions opt_;
   int lock_fd_ = -1;
@@ -1430,6 +1431,17 @@ void Store::Impl::RetentionSweep() {
 
 // --- destruction ---------------------------------------------------------------------------------
 
+// Key changes (destruction, rotation) need the writer idle and no appends in flight: Append waits
+// while destroy_pending_ is set; the caller clears it (under both locks) when done.
+void Store::Impl::PauseAppendsUntilIdle() {
+  absl::MutexLock l(&mu_);
+  destroy_pending_ = true;
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return (queue_.empty() && rows_.empty() && !writer_busy_) || closed_;
+  };
+  mu_.Await(absl::Condition(&idle));
+}
+
 absl::StatusOr<DestroyResult> Store::Impl::Destroy(const DestroyOrder& order) {
   if (order.order_ref.empty() || order.reason.empty()) {
     return absl::InvalidArgumentError("store: a destruction needs an order reference and a reason");
@@ -1439,15 +1451,7 @@ absl::StatusOr<DestroyResult> Store::Impl::Destroy(const DestroyOrder& order) {
   }
   RETURN_IF_ERROR(Flush(120LL * 1000000));
   absl::MutexLock one_at_a_time(&destroy_mu_);
-  {
-    // No appends while keys change (Append waits); the writer finishes what is queued.
-    absl::MutexLock l(&mu_);
-    destroy_pending_ = true;
-    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return (queue_.empty() && rows_.empty() && !writer_busy_) || closed_;
-    };
-    mu_.Await(absl::Condition(&idle));
-  }
+  PauseAppendsUntilIdle();
   absl::StatusOr<DestroyResult> destroyed;
   {
     // Lock order everywhere: writer_mu_ before mu_.
@@ -1553,14 +1557,7 @@ absl::Status Store::Impl::FinishRekey(Rekey& rk) {
 absl::StatusOr<Store::KeyRotation> Store::Impl::RotateKeys(const std::optional<std::string>& liid) {
   RETURN_IF_ERROR(Flush(120LL * 1000000));
   absl::MutexLock one_at_a_time(&destroy_mu_);
-  {
-    absl::MutexLock l(&mu_);
-    destroy_pending_ = true;
-    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return (queue_.empty() && rows_.empty() && !writer_busy_) || closed_;
-    };
-    mu_.Await(absl::Condition(&idle));
-  }
+  PauseAppendsUntilIdle();
   KeyRotation out;
   absl::Status s;
   {

@@ -23,25 +23,6 @@ namespace {
 using namespace tapvault::itest;
 namespace store = tapvault::store;
 
-// Waits until the signed checkpoint covers the catalog's whole committed log (serve signs one at
-// most a second after a commit), so that verify below checks the signature over every record, not
-// only the catalog root.
-bool WaitCheckpointed(const fs::path& data, int timeout_ms) {
-  return WaitUntil(
-      [&] {
-        auto cat = store::SqliteCatalog::Open(store::CatalogPath(data.string()), false, true);
-        if (!cat.ok()) return false;
-        auto log = (*cat)->GetLogState();
-        if (!log.ok()) return false;
-        std::istringstream in(Slurp(store::CheckpointPath(data.string())));
-        std::string origin, size;
-        std::getline(in, origin);
-        std::getline(in, size);
-        return !size.empty() && std::stoull(size) == log->size;
-      },
-      timeout_ms);
-}
-
 // A one-warrant scenario: one SIP call of `packets` RTP packets each way, under `liid`.
 void WriteScenario(const fs::path& file, const std::string& liid, int packets, int caller) {
   std::ofstream out(file);

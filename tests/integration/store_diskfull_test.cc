@@ -71,24 +71,6 @@ void WriteScenario(const fs::path& file, const std::string& liid, int packets,
       << "packets = " << packets << "\ngap_s = 0.0\n";
 }
 
-// Waits until the signed checkpoint covers the catalog's whole committed log (serve signs one at
-// most a second after a commit), so that verify checks the signature over every record.
-bool WaitCheckpointed(const fs::path& data, int timeout_ms) {
-  return WaitUntil(
-      [&] {
-        auto cat = store::SqliteCatalog::Open(store::CatalogPath(data.string()), false, true);
-        if (!cat.ok()) return false;
-        auto log = (*cat)->GetLogState();
-        if (!log.ok()) return false;
-        std::istringstream in(Slurp(store::CheckpointPath(data.string())));
-        std::string origin, size;
-        std::getline(in, origin);
-        std::getline(in, size);
-        return !size.empty() && std::stoull(size) == log->size;
-      },
-      timeout_ms);
-}
-
 // Takes all free space of the filesystem at `dir` but `leave` bytes, with a file that the test
 // deletes to give the space back (as an operator cleaning up would).
 bool FillLeaving(const TmpfsMount& mnt, const fs::path& file, uint64_t leave) {

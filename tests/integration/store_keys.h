@@ -1,12 +1,15 @@
-// What the two store integration tests compare with feed's acked log: every PDU record of a case
-// in a store, read back through the decrypting store::ContentReader.
+// Helpers of the two store integration tests: every PDU record of a case read back through the
+// decrypting store::ContentReader (to compare with feed's acked log), and waiting for the checkpoint.
 #pragma once
 
 #include <filesystem>
 #include <map>
+#include <sstream>
 #include <string>
 
+#include "harness.h"
 #include "proto/record/record.h"
+#include "store/catalog.h"
 #include "store/store.h"
 
 namespace tapvault::itest {
@@ -43,6 +46,24 @@ inline std::map<std::string, int> StoredKeys(const std::filesystem::path& data,
     }
   }
   return keys;
+}
+
+// Waits until the signed checkpoint covers the catalog's whole committed log (serve signs one at
+// most a second after a commit), so that verify checks the signature over every record.
+inline bool WaitCheckpointed(const std::filesystem::path& data, int timeout_ms) {
+  return WaitUntil(
+      [&] {
+        auto cat = store::SqliteCatalog::Open(store::CatalogPath(data.string()), false, true);
+        if (!cat.ok()) return false;
+        auto log = (*cat)->GetLogState();
+        if (!log.ok()) return false;
+        std::istringstream in(Slurp(store::CheckpointPath(data.string())));
+        std::string origin, size;
+        std::getline(in, origin);
+        std::getline(in, size);
+        return !size.empty() && std::stoull(size) == log->size;
+      },
+      timeout_ms);
 }
 
 }  // namespace tapvault::itest
