@@ -1343,15 +1343,21 @@ void Store::Impl::EvictIdle() {
 absl::StatusOr<DestroyOrder> OrderFromJson(std::string_view text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (!j.is_object()) return absl::InvalidArgumentError("store: malformed destroy request");
-  DestroyOrder o;
-  if (j.contains("comm")) o.comm_id = j["comm"].get<uint64_t>();
-  if (j.contains("liid")) o.liid = j["liid"].get<std::string>();
-  if (j.contains("from")) o.from_us = j["from"].get<int64_t>();
-  if (j.contains("to")) o.to_us = j["to"].get<int64_t>();
-  o.order_ref = j.value("order", "");
-  o.reason = j.value("reason", "");
-  o.ordered_by = j.value("by", "");
-  return o;
+  // The request row comes from another process: a field of the wrong type is an error for that
+  // request, never an exception in the store's control thread.
+  try {
+    DestroyOrder o;
+    if (j.contains("comm")) o.comm_id = j["comm"].get<uint64_t>();
+    if (j.contains("liid")) o.liid = j["liid"].get<std::string>();
+    if (j.contains("from")) o.from_us = j["from"].get<int64_t>();
+    if (j.contains("to")) o.to_us = j["to"].get<int64_t>();
+    o.order_ref = j.value("order", "");
+    o.reason = j.value("reason", "");
+    o.ordered_by = j.value("by", "");
+    return o;
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(base::StrCat("store: malformed destroy request: ", e.what()));
+  }
 }
 
 std::string OrderToJson(const DestroyOrder& o) {

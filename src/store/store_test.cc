@@ -484,6 +484,31 @@ TEST(StoreTest, RetentionDestroysWhatExpiredByItself) {
   fs::remove_all(dir);
 }
 
+TEST(StoreTest, MalformedRequestFromAnotherProcessFailsAloneAndTheStoreGoesOn) {
+  std::string dir = TempDir("badrequest");
+  ASSERT_TRUE(InitStore({.dir = dir}).ok());
+  auto st = Store::Open({.dir = dir, .control_interval_us = 20'000});
+  ASSERT_TRUE(st.ok()) << st.status();
+  auto cat = SqliteCatalog::Open(CatalogPath(dir), false);
+  ASSERT_TRUE(cat.ok());
+  auto id = (*cat)->AddRequest("destroy", R"({"comm":"not a number","order":"R","reason":"x"})");
+  ASSERT_TRUE(id.ok());
+  RequestRow row;
+  for (int i = 0; i < 250; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto r = (*cat)->Request(*id);
+    ASSERT_TRUE(r.ok());
+    row = *r;
+    if (row.status != "pending") break;
+  }
+  EXPECT_EQ(row.status, "failed");
+  EXPECT_THAT(row.result, HasSubstr("malformed destroy request"));
+  Fill(**st, {"LIID-B"}, 5);
+  EXPECT_TRUE((*st)->Flush().ok());
+  ASSERT_TRUE((*st)->Close().ok());
+  fs::remove_all(dir);
+}
+
 TEST(StoreTest, HsmMasterKeyNeverLeavesTheToken) {
   auto uri = crypto::NewSoftHsmMasterKeyUriForTest();
   ASSERT_TRUE(uri.ok()) << uri.status();
