@@ -102,13 +102,25 @@ AesGcm::~AesGcm() {
 
 absl::Status AesGcm::Seal(base::Bytes nonce, base::Bytes aad, base::Bytes plaintext,
                           std::string& out) {
+  const size_t old_size = out.size();
+  out.resize(old_size + plaintext.size() + kGcmTagBytes);
+  absl::Status s = SealInto(
+      nonce, aad, plaintext,
+      std::span(reinterpret_cast<std::byte*>(out.data() + old_size), plaintext.size() + kGcmTagBytes));
+  if (!s.ok()) Truncate(out, old_size);
+  return s;
+}
+
+absl::Status AesGcm::SealInto(base::Bytes nonce, base::Bytes aad, base::Bytes plaintext,
+                              std::span<std::byte> out) {
   if (nonce.size() != kGcmNonceBytes) {
     return absl::InvalidArgumentError(
         base::StrCat("aes-gcm: the nonce must be ", kGcmNonceBytes, " bytes, not ", nonce.size()));
   }
-  const size_t old_size = out.size();
-  out.resize(old_size + plaintext.size() + kGcmTagBytes);
-  auto* dst = reinterpret_cast<unsigned char*>(out.data() + old_size);
+  if (out.size() != plaintext.size() + kGcmTagBytes) {
+    return absl::InvalidArgumentError("aes-gcm: the output must be the plaintext's size + 16");
+  }
+  auto* dst = reinterpret_cast<unsigned char*>(out.data());
   int final_len = 0;
   // A null cipher and key keep the key schedule from Create; only the IV is reset.
   bool ok =
@@ -116,10 +128,7 @@ absl::Status AesGcm::Seal(base::Bytes nonce, base::Bytes aad, base::Bytes plaint
       AddAad(enc_, /*encrypt=*/true, aad) && Crypt(enc_, true, plaintext, dst) &&
       EVP_EncryptFinal_ex(enc_, dst + plaintext.size(), &final_len) == 1 && final_len == 0 &&
       EVP_CIPHER_CTX_ctrl(enc_, EVP_CTRL_GCM_GET_TAG, kGcmTagBytes, dst + plaintext.size()) == 1;
-  if (!ok) {
-    Truncate(out, old_size);
-    return absl::InternalError("aes-gcm: OpenSSL encryption failed");
-  }
+  if (!ok) return absl::InternalError("aes-gcm: OpenSSL encryption failed");
   return absl::OkStatus();
 }
 

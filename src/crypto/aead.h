@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -58,6 +59,11 @@ class AesGcm {
   // (InvalidArgument otherwise). On error `out` is left as it was.
   [[nodiscard]] absl::Status Seal(base::Bytes nonce, base::Bytes aad, base::Bytes plaintext,
                                   std::string& out);
+  // The same into `out`, which must be exactly plaintext.size() + 16 bytes (InvalidArgument
+  // otherwise) and must not overlap `aad` or `plaintext`: for callers that frame records in a
+  // buffer of their own without a copy.
+  [[nodiscard]] absl::Status SealInto(base::Bytes nonce, base::Bytes aad, base::Bytes plaintext,
+                                      std::span<std::byte> out);
   // Appends the plaintext to `out`; DataLoss("...authentication failed") if tag/aad/key do not
   // match, or if the input is shorter than a tag. On error `out` is left as it was (no
   // unauthenticated plaintext is ever released).

@@ -91,6 +91,21 @@ TEST(AesGcmTest, RoundTripAppendsAndReusesTheContext) {
   }
 }
 
+TEST(AesGcmTest, SealIntoWritesTheSameBytesAsSeal) {
+  auto aead = AesGcm::Create(SecretBytes::Random(kAesKeyBytes));
+  ASSERT_TRUE(aead.ok());
+  const std::string nonce = RandomBytes(kGcmNonceBytes), aad = "header", pt = RandomBytes(333);
+  std::string sealed;
+  ASSERT_TRUE(aead->Seal(B(nonce), B(aad), B(pt), sealed).ok());
+  std::string buf(2 + pt.size() + kGcmTagBytes + 2, 'x');
+  auto out = std::span(reinterpret_cast<std::byte*>(buf.data()) + 2, pt.size() + kGcmTagBytes);
+  ASSERT_TRUE(aead->SealInto(B(nonce), B(aad), B(pt), out).ok());
+  EXPECT_EQ(buf.substr(2, sealed.size()), sealed);
+  EXPECT_EQ(buf.substr(0, 2), "xx");  // nothing written outside `out`
+  EXPECT_EQ(buf.substr(buf.size() - 2), "xx");
+  EXPECT_TRUE(absl::IsInvalidArgument(aead->SealInto(B(nonce), B(aad), B(pt), out.first(out.size() - 1))));
+}
+
 TEST(AesGcmTest, TamperingIsDataLossAndReleasesNothing) {
   auto aead = AesGcm::Create(SecretBytes::Random(kAesKeyBytes));
   ASSERT_TRUE(aead.ok());

@@ -1,6 +1,6 @@
 #include "store/record_format.h"
 
-#include <openssl/sha.h>
+#include "crypto/digest.h"
 
 #include <cstring>
 
@@ -11,7 +11,9 @@ namespace {
 
 void PutU8(std::string& out, uint8_t v) { out.push_back(static_cast<char>(v)); }
 void PutBE(std::string& out, uint64_t v, int n) {
-  for (int i = n - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  char buf[8];
+  for (int i = 0; i < n; ++i) buf[i] = static_cast<char>((v >> (8 * (n - 1 - i))) & 0xff);
+  out.append(buf, static_cast<size_t>(n));
 }
 void PutStr16(std::string& out, std::string_view s) {
   PutBE(out, s.size(), 2);
@@ -52,6 +54,18 @@ class FieldReader {
 std::string EncodeRecordHeader(const RecordHeader& h) {
   std::string out;
   out.reserve(96 + h.liid.size() + h.network_id.size());
+  AppendRecordHeader(h, out);
+  return out;
+}
+
+size_t RecordHeaderSize(const RecordHeader& h) {
+  thread_local std::string scratch;
+  scratch.clear();
+  AppendRecordHeader(h, scratch);
+  return scratch.size();
+}
+
+void AppendRecordHeader(const RecordHeader& h, std::string& out) {
   PutU8(out, kRecordFormatVersion);
   PutU8(out, static_cast<uint8_t>(h.type));
   PutBE(out, h.leaf_index, 8);
@@ -71,7 +85,6 @@ std::string EncodeRecordHeader(const RecordHeader& h) {
   PutStr16(out, h.liid);
   PutStr16(out, h.network_id);
   out.append(reinterpret_cast<const char*>(h.nonce.data()), h.nonce.size());
-  return out;
 }
 
 absl::StatusOr<RecordHeader> DecodeRecordHeader(base::Bytes bytes) {
@@ -116,12 +129,16 @@ size_t FramedSize(size_t header_len, size_t body_len) {
   return kRecordFrameBytes + header_len + body_len;
 }
 
+void AppendFrameHead(std::string& out, size_t header_len, size_t body_len) {
+  PutBE(out, kRecordMagic, 4);
+  PutBE(out, header_len, 4);
+  PutBE(out, body_len, 4);
+}
+
 std::string FrameRecord(std::string_view header, std::string_view body) {
   std::string out;
   out.reserve(FramedSize(header.size(), body.size()));
-  PutBE(out, kRecordMagic, 4);
-  PutBE(out, header.size(), 4);
-  PutBE(out, body.size(), 4);
+  AppendFrameHead(out, header.size(), body.size());
   out.append(header);
   out.append(body);
   return out;
@@ -150,9 +167,7 @@ absl::StatusOr<ParsedRecord> ParseRecord(base::Bytes bytes) {
 }
 
 std::array<uint8_t, 32> Sha256(base::Bytes data) {
-  std::array<uint8_t, 32> out;
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
-  return out;
+  return crypto::Sha256({{reinterpret_cast<const uint8_t*>(data.data()), data.size()}});
 }
 
 std::string LeafEntry(base::Bytes header_bytes, base::Bytes body) {

@@ -71,11 +71,18 @@ enum class SystemKind : uint8_t {
 };
 
 std::string EncodeRecordHeader(const RecordHeader& h);
+// The same bytes appended to `out` (the store's hot path encodes into reused buffers).
+void AppendRecordHeader(const RecordHeader& h, std::string& out);
+// EncodeRecordHeader(h).size(), without allocating.
+size_t RecordHeaderSize(const RecordHeader& h);
 // InvalidArgument (naming the field) for anything malformed or with trailing bytes.
 absl::StatusOr<RecordHeader> DecodeRecordHeader(base::Bytes bytes);
 
 // magic | header_len | body_len | header | body
 std::string FrameRecord(std::string_view header, std::string_view body);
+// The frame's first kRecordFrameBytes (magic and both lengths), appended to `out`; the header and
+// the body follow.
+void AppendFrameHead(std::string& out, size_t header_len, size_t body_len);
 size_t FramedSize(size_t header_len, size_t body_len);
 
 struct ParsedRecord {

@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "base/hex.h"
 #include "base/log.h"
@@ -25,11 +27,13 @@
 #include "base/strings.h"
 #include "base/time.h"
 #include "crypto/aead.h"
+#include "crypto/digest.h"
 #include "crypto/ed25519.h"
 #include "crypto/master_key.h"
 #include "nlohmann/json.hpp"
 #include "store/internal/file_util.h"
 #include "store/internal/keys.h"
+#include "store/internal/tile_writer.h"
 #include "tlog/dir_tile_store.h"
 #include "tlog/merkle.h"
 #include "tlog/note.h"
@@ -277,14 +281,31 @@ class Store::Impl {
     enum Type : uint8_t { kRecord, kBarrier } type = kRecord;
     uint64_t segment_id = 0;
     uint64_t offset = 0;
-    std::string framed;
-    std::string entry;
+    uint64_t framed_size = 0;   // its bytes in Batch::runs[segment_id]
+    uint64_t entry_size = 0;    // its leaf entry: the next entry_size bytes of Batch::entries
     tlog::Hash leaf_hash{};
     uint64_t leaf_index = 0;
     uint64_t comm_id = 0, key_id = 0;
     int64_t received_us = 0;
     uint64_t plain_bytes = 0;
     std::function<void()> barrier;
+  };
+  // What was appended and not yet taken by the writer. The records of one segment are consecutive
+  // bytes of one run, framed and sealed in place by Append, so the writer issues one pwrite per
+  // segment and no record is copied or allocated on its own on the way. The writer hands an
+  // emptied batch back, so buffers keep their capacity from one commit to the next.
+  struct Run {
+    uint64_t first_offset = 0;
+    uint64_t records = 0;
+    std::string bytes;
+  };
+  struct Batch {
+    std::vector<Item> items;             // records and barriers in append (= leaf) order
+    std::map<uint64_t, Run> runs;        // segment id -> its records
+    std::string entries;                 // the records' leaf entries, back to back
+    std::vector<std::string> free_buffers;
+    Run& RunAt(uint64_t segment_id, uint64_t offset);
+    void Clear();
   };
   struct Rows {
     std::vector<CaseRow> cases;
@@ -320,11 +341,17 @@ class Store::Impl {
   uint64_t PlaceRecord(std::string_view liid, CaseMem& cs, size_t framed_size, uint64_t* offset)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Enqueue(Item item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Places a record with header `h` (its segment and offset are set here) in the case's segment,
+  // frames it into the queue with a body of `body_size` bytes that `fill` writes in place (given
+  // the encoded header, the body's AAD), adds its leaf entry and hash, and enqueues `item`.
+  absl::Status QueueRecord(RecordHeader& h, CaseMem& cs, size_t body_size,
+                           absl::FunctionRef<absl::Status(base::Bytes, std::span<std::byte>)> fill,
+                           Item item) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   void WriterLoop();
   void ControlLoop();
-  absl::Status CommitBatch(std::vector<Item>& items, Rows& rows) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
-  void RollBack(const tlog::TreeBuilder& tree, const std::vector<std::string>& entries)
+  absl::Status CommitBatch(Batch& batch, Rows& rows) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  void RollBack(const tlog::TreeBuilder& tree, const std::string& edge_bundle, uint64_t edge_count)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
   absl::Status WriteCheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
   absl::Status OpenSegmentFile(const SegmentRow& row) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
@@ -358,6 +385,7 @@ class Store::Impl {
   std::string origin_;
   uint32_t run_id_ = 0;
   tlog::DirTileStore tiles_;
+  std::unique_ptr<internal::TileWriter> tile_writer_;   // full tiles and bundles, off the commit
 
   metrics::Counter* m_records_ = nullptr;
   metrics::Counter* m_bytes_ = nullptr;
@@ -374,8 +402,8 @@ class Store::Impl {
   uint64_t next_key_id_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t next_segment_id_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t next_leaf_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<Item> queue_ ABSL_GUARDED_BY(mu_);
-  std::vector<Item> spare_ ABSL_GUARDED_BY(mu_);   // an empty vector with capacity, for queue_
+  RecordHeader header_scratch_ ABSL_GUARDED_BY(mu_);
+  Batch queue_ ABSL_GUARDED_BY(mu_);
   Rows rows_ ABSL_GUARDED_BY(mu_);
   size_t queue_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool saturated_ ABSL_GUARDED_BY(mu_) = false;
@@ -393,7 +421,9 @@ class Store::Impl {
   // Writer side.
   absl::Mutex writer_mu_;
   tlog::TreeBuilder tree_ ABSL_GUARDED_BY(writer_mu_);
-  std::vector<std::string> edge_entries_ ABSL_GUARDED_BY(writer_mu_);
+  // The entries of the log's last, partial entry bundle, encoded as the bundle file holds them.
+  std::string edge_bundle_ ABSL_GUARDED_BY(writer_mu_);
+  uint64_t edge_count_ ABSL_GUARDED_BY(writer_mu_) = 0;
   std::map<uint64_t, SegFile> segfiles_ ABSL_GUARDED_BY(writer_mu_);
   uint64_t checkpoint_size_ ABSL_GUARDED_BY(writer_mu_) = UINT64_MAX;
   int64_t last_checkpoint_us_ ABSL_GUARDED_BY(writer_mu_) = 0;
@@ -458,8 +488,11 @@ absl::Status Store::Impl::Start() {
 
   RETURN_IF_ERROR(Recover());
 
+  tile_writer_ = std::make_unique<internal::TileWriter>(&tiles_, opt_.retry_interval_us);
   writer_ = std::thread([this] { WriterLoop(); });
+  pthread_setname_np(writer_.native_handle(), "tv-store-writer");
   control_ = std::thread([this] { ControlLoop(); });
+  pthread_setname_np(control_.native_handle(), "tv-store-ctl");
   // The signed record of what recovery cut is in the log before anything new is accepted.
   if (recovered_) RETURN_IF_ERROR(Flush(60LL * 1000000));
   base::Log(base::LogLevel::kInfo, "store.opened",
@@ -480,10 +513,12 @@ absl::Status Store::Impl::Recover() {
   if (log.size > 0 && HashString(tree_.Root()) != log.root) {
     return absl::DataLossError("store: the catalog's log edge does not match its root");
   }
-  if (!log.edge_entries.empty()) {
-    ASSIGN_OR_RETURN(edge_entries_, tlog::DecodeEntryBundle(base::AsBytes(log.edge_entries)));
+  {
+    ASSIGN_OR_RETURN(auto entries, tlog::DecodeEntryBundle(base::AsBytes(log.edge_entries)));
+    edge_count_ = entries.size();
+    edge_bundle_ = log.edge_entries;
   }
-  if (edge_entries_.size() != log.size % kBundleWidth) {
+  if (edge_count_ != log.size % kBundleWidth) {
     return absl::DataLossError("store: the catalog's partial entry bundle has the wrong size");
   }
   ASSIGN_OR_RETURN(Catalog::MaxIds ids, catalog_->GetMaxIds());
@@ -827,12 +862,79 @@ uint64_t Store::Impl::PlaceRecord(std::string_view liid, CaseMem& cs, size_t fra
   return cs.segment_id;
 }
 
+Store::Impl::Run& Store::Impl::Batch::RunAt(uint64_t segment_id, uint64_t offset) {
+  auto [it, fresh] = runs.try_emplace(segment_id);
+  if (fresh) {
+    it->second.first_offset = offset;
+    if (!free_buffers.empty()) {
+      it->second.bytes = std::move(free_buffers.back());
+      free_buffers.pop_back();
+    }
+  }
+  return it->second;
+}
+
+void Store::Impl::Batch::Clear() {
+  items.clear();
+  entries.clear();
+  for (auto& [id, run] : runs) {
+    // Keep buffers of a usual size; a burst's huge one goes back to the allocator.
+    if (run.bytes.capacity() <= (16u << 20) && free_buffers.size() < 64) {
+      run.bytes.clear();
+      free_buffers.push_back(std::move(run.bytes));
+    }
+  }
+  runs.clear();
+}
+
 void Store::Impl::Enqueue(Item item) {
-  queue_bytes_ += item.framed.size() + item.entry.size() + 64;
+  queue_bytes_ += item.framed_size + item.entry_size + 64;
   if (m_queue_bytes_ != nullptr) m_queue_bytes_->Set(static_cast<int64_t>(queue_bytes_));
   if (queue_bytes_ > opt_.queue_high_bytes) saturated_ = true;
-  queue_.push_back(std::move(item));
+  queue_.items.push_back(std::move(item));
   ++enqueued_;
+}
+
+absl::Status Store::Impl::QueueRecord(
+    RecordHeader& h, CaseMem& cs, size_t body_size,
+    absl::FunctionRef<absl::Status(base::Bytes, std::span<std::byte>)> fill, Item item) {
+  const size_t header_size = RecordHeaderSize(h);
+  const size_t framed_size = FramedSize(header_size, body_size);
+  const uint64_t segment_end_before = cs.segment_end;
+  const uint64_t segment_before = cs.segment_id;
+  h.segment_id = PlaceRecord(h.liid, cs, framed_size, &h.segment_offset);
+  Run& run = queue_.RunAt(h.segment_id, h.segment_offset);
+  if (run.first_offset + run.bytes.size() != h.segment_offset) {
+    return absl::InternalError("store: records out of offset order");
+  }
+  const size_t at = run.bytes.size();
+  AppendFrameHead(run.bytes, header_size, body_size);
+  AppendRecordHeader(h, run.bytes);
+  run.bytes.resize(at + framed_size);
+  std::byte* frame = reinterpret_cast<std::byte*>(run.bytes.data() + at);
+  const base::Bytes header(frame + kRecordFrameBytes, header_size);
+  const std::span<std::byte> body(frame + kRecordFrameBytes + header_size, body_size);
+  if (absl::Status s = fill(header, body); !s.ok()) {
+    run.bytes.resize(at);
+    if (cs.segment_id == segment_before) cs.segment_end = segment_end_before;
+    return s;
+  }
+  ++run.records;
+  const crypto::Sha256Digest digest =
+      crypto::Sha256({{reinterpret_cast<const uint8_t*>(body.data()), body.size()}});
+  const base::Bytes digest_bytes(reinterpret_cast<const std::byte*>(digest.data()), digest.size());
+  queue_.entries.append(base::AsString(header));
+  queue_.entries.append(base::AsString(digest_bytes));
+  item.type = Item::kRecord;
+  item.segment_id = h.segment_id;
+  item.offset = h.segment_offset;
+  item.framed_size = framed_size;
+  item.entry_size = header_size + digest.size();
+  item.leaf_hash = tlog::LeafHashOfParts(header, digest_bytes);  // of the entry header ‖ digest
+  item.leaf_index = h.leaf_index;
+  ++next_leaf_;
+  Enqueue(std::move(item));
+  return absl::OkStatus();
 }
 
 absl::Status Store::Impl::Append(const AppendMeta& meta, base::Bytes raw) {
@@ -858,23 +960,26 @@ absl::Status Store::Impl::Append(const AppendMeta& meta, base::Bytes raw) {
     }
   }
 
-  RecordHeader h;
+  RecordHeader& h = header_scratch_;   // reused: its strings keep their capacity
   h.type = RecordType::kPdu;
   h.leaf_index = next_leaf_;
+  h.segment_id = h.segment_offset = 0;
   h.received_us = meta.received_us;
   h.run_id = run_id_;
   h.connection_id = meta.connection_id;
   h.comm_id = comm->id;
+  h.key_id = 0;
   h.handover = meta.handover;
   h.kind = meta.kind;
   h.verdict = meta.verdict;
   h.cin = meta.cin;
   h.sequence_number = meta.sequence_number;
-  h.liid = std::string(meta.liid);
-  h.network_id = std::string(meta.network_id);
-  // The header's size does not depend on its offsets, so place the record first.
-  const size_t header_size = EncodeRecordHeader(h).size();
-  const size_t framed_size = FramedSize(header_size, raw.size() + crypto::kGcmTagBytes);
+  h.liid.assign(meta.liid);
+  h.network_id.assign(meta.network_id);
+  // The header's size does not depend on its offsets, so the record's size is known before it
+  // is placed.
+  const size_t body_size = raw.size() + crypto::kGcmTagBytes;
+  const size_t framed_size = FramedSize(RecordHeaderSize(h), body_size);
   // A data key covers one communication for one time bucket within one segment: the unit of
   // lookup and of destruction. Decided before the record is placed, so that a failure here
   // leaves no hole in the segment.
@@ -888,7 +993,6 @@ absl::Status Store::Impl::Append(const AppendMeta& meta, base::Bytes raw) {
     comm->slice.segment_id = segment_id;
   }
   h.key_id = comm->slice.key_id;
-  h.segment_id = PlaceRecord(meta.liid, *cs, framed_size, &h.segment_offset);
   // GCM nonce: the slice's random 4-byte prefix + a counter. A data key lives only in this
   // process's memory for one slice and is never reused after a restart (every run starts new
   // slices), so a (key, nonce) pair cannot repeat.
@@ -896,25 +1000,18 @@ absl::Status Store::Impl::Append(const AppendMeta& meta, base::Bytes raw) {
   const uint64_t counter = comm->slice.records++;
   for (int i = 0; i < 8; ++i) h.nonce[4 + i] = static_cast<uint8_t>(counter >> (56 - 8 * i));
   const base::Bytes nonce(reinterpret_cast<const std::byte*>(h.nonce.data()), kNonceBytes);
-  const std::string header = EncodeRecordHeader(h);
 
   Item item;
-  std::string ciphertext;
-  ciphertext.reserve(raw.size() + crypto::kGcmTagBytes);
-  RETURN_IF_ERROR(comm->slice.aead->Seal(nonce, base::AsBytes(header), raw, ciphertext));
-  item.framed = FrameRecord(header, ciphertext);
-  item.entry = LeafEntry(base::AsBytes(header), base::AsBytes(ciphertext));
-  item.leaf_hash = tlog::LeafHash(base::AsBytes(item.entry));
-  item.segment_id = h.segment_id;
-  item.offset = h.segment_offset;
-  item.leaf_index = h.leaf_index;
   item.comm_id = comm->id;
   item.key_id = h.key_id;
   item.received_us = meta.received_us;
   item.plain_bytes = raw.size();
-  ++next_leaf_;
-  Enqueue(std::move(item));
-  return absl::OkStatus();
+  crypto::AesGcm& aead = *comm->slice.aead;
+  return QueueRecord(h, *cs, body_size,
+                     [&](base::Bytes header, std::span<std::byte> body) {
+                       return aead.SealInto(nonce, header, raw, body);
+                     },
+                     std::move(item));
 }
 
 absl::Status Store::Impl::AppendSystem(SystemKind kind, std::string body) {
@@ -927,20 +1024,14 @@ absl::Status Store::Impl::AppendSystem(SystemKind kind, std::string body) {
   h.received_us = NowUs();
   h.run_id = run_id_;
   h.kind = static_cast<uint8_t>(kind);
-  const size_t framed_size = FramedSize(EncodeRecordHeader(h).size(), body.size());
-  h.segment_id = PlaceRecord("", cs, framed_size, &h.segment_offset);
-  const std::string header = EncodeRecordHeader(h);
   Item item;
-  item.framed = FrameRecord(header, body);
-  item.entry = LeafEntry(base::AsBytes(header), base::AsBytes(body));
-  item.leaf_hash = tlog::LeafHash(base::AsBytes(item.entry));
-  item.segment_id = h.segment_id;
-  item.offset = h.segment_offset;
-  item.leaf_index = h.leaf_index;
   item.received_us = h.received_us;
-  ++next_leaf_;
-  Enqueue(std::move(item));
-  return absl::OkStatus();
+  return QueueRecord(h, cs, body.size(),
+                     [&](base::Bytes, std::span<std::byte> out) {
+                       std::memcpy(out.data(), body.data(), body.size());
+                       return absl::OkStatus();
+                     },
+                     std::move(item));
 }
 
 void Store::Impl::WhenDurable(std::function<void()> done) {
@@ -949,7 +1040,7 @@ void Store::Impl::WhenDurable(std::function<void()> done) {
   Item item;
   item.type = Item::kBarrier;
   item.barrier = std::move(done);
-  queue_.push_back(std::move(item));
+  queue_.items.push_back(std::move(item));
   ++enqueued_;
 }
 
@@ -995,23 +1086,22 @@ void Store::Impl::SetStalled(bool stalled, const absl::Status& why) {
 // --- writer --------------------------------------------------------------------------------------
 
 void Store::Impl::WriterLoop() {
+  Batch batch;   // emptied after each commit and swapped back into queue_ with its capacity
   for (;;) {
-    std::vector<Item> items;
     Rows rows;
     {
       absl::MutexLock l(&mu_);
       auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !queue_.empty() || !rows_.empty() || stopping_;
+        return !queue_.items.empty() || !rows_.empty() || stopping_;
       };
       mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Microseconds(opt_.checkpoint_interval_us));
-      if (queue_.empty() && rows_.empty() && stopping_) break;
-      items.swap(queue_);
-      // Hand the previous batch's capacity back, so the queue does not regrow from nothing.
-      queue_.swap(spare_);
+      if (queue_.items.empty() && rows_.empty() && stopping_) break;
+      std::swap(batch, queue_);
       rows = std::move(rows_);
       rows_ = Rows();
       writer_busy_ = true;
     }
+    std::vector<Item>& items = batch.items;
     if (items.empty() && rows.empty()) {
       // Idle: no empty commits (they would fsync for nothing, and raise the stall alarm on a
       // full disk); only catch the checkpoint up with what was committed last.
@@ -1032,7 +1122,7 @@ void Store::Impl::WriterLoop() {
     uint64_t records = 0, bytes = 0;
     for (const Item& it : items) {
       if (it.type == Item::kRecord) {
-        batch_bytes += it.framed.size() + it.entry.size() + 64;
+        batch_bytes += it.framed_size + it.entry_size + 64;
         ++records;
         bytes += it.plain_bytes;
       }
@@ -1041,7 +1131,7 @@ void Store::Impl::WriterLoop() {
     {
       absl::MutexLock wl(&writer_mu_);
       for (int attempt = 0;; ++attempt) {
-        absl::Status s = CommitBatch(items, rows);
+        absl::Status s = CommitBatch(batch, rows);
         if (s.ok()) {
           committed = true;
           SetStalled(false, s);
@@ -1096,9 +1186,7 @@ void Store::Impl::WriterLoop() {
       if (m_bytes_ != nullptr) m_bytes_->Inc(bytes);
       if (m_commits_ != nullptr) m_commits_->Inc();
     }
-    items.clear();
-    absl::MutexLock l(&mu_);
-    if (spare_.capacity() < items.capacity()) spare_.swap(items);
+    batch.Clear();
   }
   // Idle: a final checkpoint for whatever became durable.
   absl::MutexLock wl(&writer_mu_);
@@ -1127,9 +1215,11 @@ absl::Status Store::Impl::OpenSegmentFile(const SegmentRow& row) {
   return absl::OkStatus();
 }
 
-void Store::Impl::RollBack(const tlog::TreeBuilder& tree, const std::vector<std::string>& entries) {
+void Store::Impl::RollBack(const tlog::TreeBuilder& tree, const std::string& edge_bundle,
+                           uint64_t edge_count) {
   tree_ = tree;
-  edge_entries_ = entries;
+  edge_bundle_ = edge_bundle;
+  edge_count_ = edge_count;
   for (auto it = segfiles_.begin(); it != segfiles_.end();) {
     SegFile& f = it->second;
     if (f.is_new) {
@@ -1145,40 +1235,26 @@ void Store::Impl::RollBack(const tlog::TreeBuilder& tree, const std::vector<std:
   }
 }
 
-absl::Status Store::Impl::CommitBatch(std::vector<Item>& items, Rows& rows) {
+absl::Status Store::Impl::CommitBatch(Batch& queued, Rows& rows) {
   const tlog::TreeBuilder saved_tree = tree_;
-  const std::vector<std::string> saved_entries = edge_entries_;
+  const std::string saved_bundle = edge_bundle_;
+  const uint64_t saved_count = edge_count_;
+  const std::vector<Item>& items = queued.items;
   absl::Status s = [&]() -> absl::Status {
     for (const SegmentRow& row : rows.segments) RETURN_IF_ERROR(OpenSegmentFile(row));
-    // Records of one segment have consecutive offsets: one write per segment.
-    struct Pending {
-      uint64_t first_offset = 0;
-      std::string data;
-      uint64_t records = 0;
-    };
-    std::map<uint64_t, Pending> writes;
-    for (const Item& it : items) {
-      if (it.type != Item::kRecord) continue;
-      Pending& p = writes[it.segment_id];
-      if (p.data.empty()) p.first_offset = it.offset;
-      if (p.first_offset + p.data.size() != it.offset) {
-        return absl::InternalError("store: records out of offset order");
-      }
-      p.data += it.framed;
-      ++p.records;
-    }
-    for (auto& [id, p] : writes) {
+    // Records of one segment are consecutive bytes of one run: one write per segment.
+    for (auto& [id, run] : queued.runs) {
       auto f = segfiles_.find(id);
       if (f == segfiles_.end() || f->second.fd < 0) {
         return absl::InternalError(base::StrCat("store: segment ", id, " is not open"));
       }
-      if (f->second.written != p.first_offset) {
+      if (f->second.written != run.first_offset) {
         return absl::InternalError(base::StrCat("store: segment ", id, " offset mismatch"));
       }
-      RETURN_IF_ERROR(internal::PWriteAll(f->second.fd, p.data, p.first_offset, f->second.path));
-      f->second.written = p.first_offset + p.data.size();
+      RETURN_IF_ERROR(internal::PWriteAll(f->second.fd, run.bytes, run.first_offset, f->second.path));
+      f->second.written = run.first_offset + run.bytes.size();
     }
-    for (auto& [id, p] : writes) {
+    for (auto& [id, run] : queued.runs) {
       SegFile& f = segfiles_[id];
       if (::fdatasync(f.fd) != 0) return ErrnoStatus(errno, "fdatasync", f.path);
     }
@@ -1195,20 +1271,27 @@ absl::Status Store::Impl::CommitBatch(std::vector<Item>& items, Rows& rows) {
     std::map<uint64_t, SliceRow> slices;
     std::map<uint64_t, CommitBatch::CommDelta> deltas;
     std::vector<tlog::TreeBuilder::FullTile> completed;
+    std::vector<internal::TileWriter::Job> tile_jobs;   // handed over once the commit holds
+    size_t entry_pos = 0;
     for (const Item& it : items) {
       if (it.type != Item::kRecord) continue;
+      const std::string_view entry(queued.entries.data() + entry_pos, it.entry_size);
+      entry_pos += it.entry_size;
       completed.clear();
       tree_.Append(it.leaf_hash, &completed);
-      for (const auto& t : completed) {
-        RETURN_IF_ERROR(tiles_.WriteTile(t.level, t.index, kBundleWidth, base::AsBytes(t.hashes),
-                                         /*durable=*/false));
+      for (auto& t : completed) {
+        tile_jobs.push_back({false, t.level, t.index, kBundleWidth, std::move(t.hashes)});
       }
-      edge_entries_.push_back(it.entry);
-      if (edge_entries_.size() == kBundleWidth) {
-        ASSIGN_OR_RETURN(std::string encoded, tlog::EncodeEntryBundle(edge_entries_));
-        RETURN_IF_ERROR(tiles_.WriteEntries((tree_.size() - 1) / kBundleWidth, kBundleWidth,
-                                            base::AsBytes(encoded), /*durable=*/false));
-        edge_entries_.clear();
+      // C2SP tlog-tiles entry bundle: each entry with a big-endian 16-bit length (a record
+      // header is at most ~1.4 kB, checked by Append's limits on LIID and network id).
+      edge_bundle_ += static_cast<char>(entry.size() >> 8);
+      edge_bundle_ += static_cast<char>(entry.size() & 0xFF);
+      edge_bundle_ += entry;
+      if (++edge_count_ == kBundleWidth) {
+        tile_jobs.push_back({true, 0, (tree_.size() - 1) / kBundleWidth, kBundleWidth,
+                             std::move(edge_bundle_)});
+        edge_bundle_.clear();
+        edge_count_ = 0;
       }
       if (it.key_id == 0) continue;  // system records belong to no communication
       SliceRow& sl = slices[it.key_id];
@@ -1221,7 +1304,7 @@ absl::Status Store::Impl::CommitBatch(std::vector<Item>& items, Rows& rows) {
         sl.start_us = it.received_us;
       }
       sl.last_leaf = it.leaf_index;
-      sl.end_offset = it.offset + it.framed.size();
+      sl.end_offset = it.offset + it.framed_size;
       sl.start_us = std::min(sl.start_us, it.received_us);
       sl.end_us = std::max(sl.end_us, it.received_us);
       ++sl.records;
@@ -1235,22 +1318,23 @@ absl::Status Store::Impl::CommitBatch(std::vector<Item>& items, Rows& rows) {
     }
     for (auto& [id, sl] : slices) batch.slices.push_back(sl);
     for (auto& [id, d] : deltas) batch.comm_deltas.push_back(d);
-    for (auto& [id, p] : writes) {
+    for (auto& [id, run] : queued.runs) {
       const SegFile& f = segfiles_[id];
-      batch.segment_ends[id] = {f.written, f.records + p.records};
+      batch.segment_ends[id] = {f.written, f.records + run.records};
     }
     LogState log;
     log.size = tree_.size();
     log.root = HashString(tree_.Root());
     log.edge = tree_.EncodeEdge();
-    ASSIGN_OR_RETURN(log.edge_entries, tlog::EncodeEntryBundle(edge_entries_));
+    log.edge_entries = edge_bundle_;
     batch.log = std::move(log);
     RETURN_IF_ERROR(catalog_->Commit(batch));
+    if (tile_writer_ != nullptr) tile_writer_->Push(std::move(tile_jobs));
     // Committed: the new lengths are the durable truth now.
-    for (auto& [id, p] : writes) {
+    for (auto& [id, run] : queued.runs) {
       SegFile& f = segfiles_[id];
       f.committed = f.written;
-      f.records += p.records;
+      f.records += run.records;
     }
     for (auto& [id, f] : segfiles_) {
       if (f.is_new) {
@@ -1268,7 +1352,7 @@ absl::Status Store::Impl::CommitBatch(std::vector<Item>& items, Rows& rows) {
     }
     return absl::OkStatus();
   }();
-  if (!s.ok()) RollBack(saved_tree, saved_entries);
+  if (!s.ok()) RollBack(saved_tree, saved_bundle, saved_count);
   return s;
 }
 
@@ -1276,15 +1360,16 @@ absl::Status Store::Impl::WriteCheckpointLocked() {
   const uint64_t size = tree_.size();
   last_checkpoint_us_ = NowUs();
   if (size == checkpoint_size_) return absl::OkStatus();
+  // Every full tile up to `size` written (by the tile writer) before anything is signed.
+  if (tile_writer_ != nullptr) RETURN_IF_ERROR(tile_writer_->Drain(30LL * 1000000));
   // Partial tiles and the partial entry bundle, so that a tiles client sees the whole tree.
   for (const auto& t : tree_.PartialTiles()) {
     RETURN_IF_ERROR(tiles_.WriteTile(t.level, t.index, t.hashes.size() / 32,
                                      base::AsBytes(t.hashes), /*durable=*/false));
   }
-  if (!edge_entries_.empty()) {
-    ASSIGN_OR_RETURN(std::string encoded, tlog::EncodeEntryBundle(edge_entries_));
-    RETURN_IF_ERROR(tiles_.WriteEntries(size / kBundleWidth, edge_entries_.size(),
-                                        base::AsBytes(encoded), /*durable=*/false));
+  if (edge_count_ > 0) {
+    RETURN_IF_ERROR(tiles_.WriteEntries(size / kBundleWidth, edge_count_,
+                                        base::AsBytes(edge_bundle_), /*durable=*/false));
   }
   // One syncfs() makes every tile written since the last checkpoint durable at once (an fsync
   // per tile file would cost thousands of journal commits a second).
@@ -1443,7 +1528,7 @@ void Store::Impl::PauseAppendsUntilIdle() {
   absl::MutexLock l(&mu_);
   destroy_pending_ = true;
   auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return (queue_.empty() && rows_.empty() && !writer_busy_) || closed_;
+    return (queue_.items.empty() && rows_.empty() && !writer_busy_) || closed_;
   };
   mu_.Await(absl::Condition(&idle));
 }
@@ -1769,20 +1854,26 @@ absl::Status Store::Impl::Close() {
   {
     absl::MutexLock l(&mu_);
     if (closed_) return absl::OkStatus();
-    stopping_ = true;
   }
+  // The control thread first: a destruction or retention sweep it is running still needs the
+  // writer to write and flush its record (a writer that stopped first left it waiting).
   {
     absl::MutexLock l(&control_mu_);
     control_stop_ = true;
   }
   if (control_.joinable()) control_.join();
+  {
+    absl::MutexLock l(&mu_);
+    stopping_ = true;
+  }
   if (writer_.joinable()) writer_.join();
+  tile_writer_.reset();   // after the writer's final checkpoint drained it
   absl::Status result = absl::OkStatus();
   {
     absl::MutexLock l(&mu_);
     closed_ = true;
-    if (!queue_.empty()) {
-      result = absl::DataLossError(base::StrCat("store: closed with ", queue_.size(),
+    if (!queue_.items.empty()) {
+      result = absl::DataLossError(base::StrCat("store: closed with ", queue_.items.size(),
                                                 " queued items not written"));
     }
   }

@@ -1,6 +1,5 @@
 #include "tlog/merkle.h"
 
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -8,6 +7,8 @@
 #include <cstdlib>
 #include <initializer_list>
 #include <memory>
+
+#include "crypto/digest.h"
 
 namespace tapvault::tlog {
 
@@ -28,31 +29,17 @@ Hash Mth(std::span<const Hash> leaves) {
 
 }  // namespace
 
-namespace {
-
-// SHA-256 over the concatenation of `parts`. The digest is fetched once and each thread keeps
-// its context: OpenSSL 3's one-shot SHA256() fetches the algorithm on every call, which costs
-// more than hashing 65 bytes, and the tree hashes many small nodes.
-Hash Sha256(std::initializer_list<std::span<const uint8_t>> parts) {
-  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  struct CtxDeleter {
-    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-  };
-  thread_local std::unique_ptr<EVP_MD_CTX, CtxDeleter> ctx(EVP_MD_CTX_new());
-  Hash out;
-  unsigned int len = 0;
-  bool ok = md != nullptr && ctx != nullptr && EVP_DigestInit_ex2(ctx.get(), md, nullptr) == 1;
-  for (const auto& p : parts) ok = ok && EVP_DigestUpdate(ctx.get(), p.data(), p.size()) == 1;
-  ok = ok && EVP_DigestFinal_ex(ctx.get(), out.data(), &len) == 1;
-  if (!ok || len != out.size()) std::abort();  // SHA-256 cannot fail but for allocation failure
-  return out;
-}
-
-}  // namespace
+using crypto::Sha256;
 
 Hash LeafHash(base::Bytes entry) {
   return Sha256(
       {std::span(&kLeafPrefix, 1), {reinterpret_cast<const uint8_t*>(entry.data()), entry.size()}});
+}
+
+Hash LeafHashOfParts(base::Bytes head, base::Bytes tail) {
+  return Sha256({std::span(&kLeafPrefix, 1),
+                 {reinterpret_cast<const uint8_t*>(head.data()), head.size()},
+                 {reinterpret_cast<const uint8_t*>(tail.data()), tail.size()}});
 }
 
 Hash NodeHash(const Hash& left, const Hash& right) {

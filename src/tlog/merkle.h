@@ -22,6 +22,8 @@ using Hash = std::array<uint8_t, 32>;
 
 // SHA-256(0x00 || entry): the hash of a log entry (RFC 9162 2.1.1).
 Hash LeafHash(base::Bytes entry);
+// LeafHash of an entry given as two pieces (entry = head ‖ tail), without joining them.
+Hash LeafHashOfParts(base::Bytes head, base::Bytes tail);
 // SHA-256(0x01 || left || right): an interior node.
 Hash NodeHash(const Hash& left, const Hash& right);
 // SHA-256(""): the root of the empty tree.

@@ -98,6 +98,8 @@ TEST(MerkleTest, HashDefinitions) {
   Hash want;
   SHA256(reinterpret_cast<const uint8_t*>(buf.data()), buf.size(), want.data());
   EXPECT_EQ(LeafHash(base::AsBytes(entry)), want);
+  EXPECT_EQ(LeafHashOfParts(base::AsBytes(std::string("a")), base::AsBytes(std::string("bc"))), want);
+  EXPECT_EQ(LeafHashOfParts(base::AsBytes(entry), {}), want);
   Hash l = LeafHash(base::AsBytes(std::string_view("l")));
   Hash r = LeafHash(base::AsBytes(std::string_view("r")));
   std::string nb = "\x01" + std::string(l.begin(), l.end()) + std::string(r.begin(), r.end());
