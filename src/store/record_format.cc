@@ -9,6 +9,10 @@
 namespace tapvault::store {
 namespace {
 
+// Header flags (one byte). Bits not listed here are refused.
+constexpr uint8_t kFlagCin = 1;         // the PDU has a communicationIdentityNumber
+constexpr uint8_t kFlagRewritten = 2;   // rewritten_from (u64) follows the nonce
+
 void PutU8(std::string& out, uint8_t v) { out.push_back(static_cast<char>(v)); }
 void PutBE(std::string& out, uint64_t v, int n) {
   char buf[8];
@@ -53,7 +57,7 @@ class FieldReader {
 
 std::string EncodeRecordHeader(const RecordHeader& h) {
   std::string out;
-  out.reserve(96 + h.liid.size() + h.network_id.size());
+  out.reserve(104 + h.liid.size() + h.network_id.size());
   AppendRecordHeader(h, out);
   return out;
 }
@@ -79,12 +83,15 @@ void AppendRecordHeader(const RecordHeader& h, std::string& out) {
   PutU8(out, h.handover);
   PutU8(out, h.kind);
   PutU8(out, h.verdict);
-  PutU8(out, h.cin.has_value() ? 1 : 0);
+  const uint8_t flags = static_cast<uint8_t>((h.cin.has_value() ? kFlagCin : 0) |
+                                             (h.rewritten_from.has_value() ? kFlagRewritten : 0));
+  PutU8(out, flags);
   PutBE(out, h.cin.value_or(0), 4);
   PutBE(out, h.sequence_number, 4);
   PutStr16(out, h.liid);
   PutStr16(out, h.network_id);
   out.append(reinterpret_cast<const char*>(h.nonce.data()), h.nonce.size());
+  if (h.rewritten_from) PutBE(out, *h.rewritten_from, 8);
 }
 
 absl::StatusOr<RecordHeader> DecodeRecordHeader(base::Bytes bytes) {
@@ -110,14 +117,22 @@ absl::StatusOr<RecordHeader> DecodeRecordHeader(base::Bytes bytes) {
   h.handover = static_cast<uint8_t>(f.BE(1, "handover"));
   h.kind = static_cast<uint8_t>(f.BE(1, "kind"));
   h.verdict = static_cast<uint8_t>(f.BE(1, "verdict"));
-  uint64_t has_cin = f.BE(1, "flags");
+  uint64_t flags = f.BE(1, "flags");
   uint32_t cin = static_cast<uint32_t>(f.BE(4, "cin"));
-  if (has_cin > 1) return absl::InvalidArgumentError("record header: bad flags");
-  if (has_cin == 1) h.cin = cin;
+  if ((flags & ~uint64_t{kFlagCin | kFlagRewritten}) != 0) {
+    return absl::InvalidArgumentError("record header: bad flags");
+  }
+  // One encoding per header (the log commits to these bytes): no CIN means a zero field.
+  if ((flags & kFlagCin) != 0) {
+    h.cin = cin;
+  } else if (cin != 0) {
+    return absl::InvalidArgumentError("record header: cin without its flag");
+  }
   h.sequence_number = static_cast<uint32_t>(f.BE(4, "sequence_number"));
   h.liid = f.Str16("liid");
   h.network_id = f.Str16("network_id");
   f.Raw(h.nonce.data(), h.nonce.size(), "nonce");
+  if ((flags & kFlagRewritten) != 0) h.rewritten_from = f.BE(8, "rewritten_from");
   if (!f.ok()) {
     return absl::InvalidArgumentError(base::StrCat("record header: truncated at ", f.failed()));
   }

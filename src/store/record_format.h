@@ -59,6 +59,11 @@ struct RecordHeader {
   std::string liid;              // the case ("" for system records)
   std::string network_id;        // "operator/element"
   std::array<uint8_t, kNonceBytes> nonce{};
+  // Set on a re-encrypted copy of a record that a time-range destruction kept (the rest of its
+  // key slice was destroyed): the leaf of the first original. Every field above except the
+  // placement (leaf, segment, offset), key_id and nonce is the original's. Encoded only when set
+  // (flags bit 1), so headers written before this field existed decode unchanged.
+  std::optional<uint64_t> rewritten_from;
 
   friend bool operator==(const RecordHeader&, const RecordHeader&) = default;
 };

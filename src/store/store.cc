@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -136,6 +137,21 @@ absl::StatusOr<int> LockStore(const std::string& dir, bool wait) {
   return fd;
 }
 
+// {"records": n, "leaves": [[from_first, from_last, to_first], ...]}: the destruction record's
+// account of the kept records of cut slices (docs/formats/store.md).
+nlohmann::ordered_json RewrittenJson(const DestroyResult& r) {
+  nlohmann::ordered_json j;
+  j["records"] = r.rewritten_records;
+  nlohmann::json moves = nlohmann::json::array();
+  for (const LeafMove& m : r.rewritten) moves.push_back({m.from_first, m.from_last, m.to_first});
+  j["leaves"] = moves;
+  return j;
+}
+
+// The catalog event committed together with the re-encrypted copies of a destruction (see
+// Store::Impl::RewriteKept): which slices' records were copied into which new slices.
+constexpr char kRewriteEvent[] = "destruction_rewrite";
+
 }  // namespace
 
 std::string DestroyResultJson(const DestroyResult& r) {
@@ -147,6 +163,7 @@ std::string DestroyResultJson(const DestroyResult& r) {
   for (auto [a, b] : r.leaves) ranges.push_back({a, b});
   j["leaves"] = ranges;
   j["records"] = r.records;
+  j["rewritten"] = RewrittenJson(r);
   j["data_keys"] = r.data_keys;
   j["old_warrant_key"] = r.old_warrant_key;
   j["new_warrant_key"] = r.new_warrant_key;
@@ -288,6 +305,7 @@ class Store::Impl {
     uint64_t comm_id = 0, key_id = 0;
     int64_t received_us = 0;
     uint64_t plain_bytes = 0;
+    bool rewritten = false;   // a destruction's copy of a kept record: its comm counted it already
     std::function<void()> barrier;
   };
   // What was appended and not yet taken by the writer. The records of one segment are consecutive
@@ -371,6 +389,31 @@ class Store::Impl {
                             Catalog::DestroyTxn& txn, Rekey& rk)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, writer_mu_);
   absl::Status FinishRekey(Rekey& rk) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, writer_mu_);
+  // What a destruction order selects, read from the catalog and the segments (nothing changed).
+  struct DestroyPlan {
+    struct SliceRecords {
+      SliceRow slice;
+      std::string bytes;                   // the slice's byte range of its segment
+      std::vector<ParsedRecord> records;   // the slice's records (views into `bytes`)
+    };
+    struct Kept {
+      uint64_t leaf = 0, original = 0;     // original = header.rewritten_from or leaf
+      size_t cut = 0, record = 0;          // cut[cut]->records[record]
+    };
+    std::string liid;
+    std::vector<SliceRow> doomed;                        // every record inside the range
+    std::vector<std::unique_ptr<SliceRecords>> cut;      // records inside and outside the range
+    std::vector<uint64_t> destroyed_leaves;              // sorted
+    std::vector<Kept> kept;                              // cut slices' records outside, by leaf
+    std::map<uint64_t, uint64_t> copies;   // original leaf -> live copy outside the selection
+  };
+  absl::Status ReadSliceRecords(const SliceRow& s, DestroyPlan::SliceRecords& out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  absl::StatusOr<DestroyPlan> PlanDestroyLocked(const DestroyOrder& order)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, writer_mu_);
+  absl::Status RewriteKept(const DestroyOrder& order);
+  absl::StatusOr<size_t> RewriteKeptLocked(const DestroyOrder& order)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, writer_mu_);
   absl::StatusOr<DestroyResult> DestroyLocked(const DestroyOrder& order)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_, writer_mu_);
   absl::StatusOr<crypto::SecretBytes> UnwrapWarrantKey(const KeyRow& row);
@@ -976,6 +1019,7 @@ absl::Status Store::Impl::Append(const AppendMeta& meta, base::Bytes raw) {
   h.sequence_number = meta.sequence_number;
   h.liid.assign(meta.liid);
   h.network_id.assign(meta.network_id);
+  h.rewritten_from.reset();
   // The header's size does not depend on its offsets, so the record's size is known before it
   // is placed.
   const size_t body_size = raw.size() + crypto::kGcmTagBytes;
@@ -1309,6 +1353,7 @@ absl::Status Store::Impl::CommitBatch(Batch& queued, Rows& rows) {
       sl.end_us = std::max(sl.end_us, it.received_us);
       ++sl.records;
       sl.bytes += it.plain_bytes;
+      if (it.rewritten) continue;   // its original is counted in the comm already
       auto [d, fresh] = deltas.try_emplace(it.comm_id, CommitBatch::CommDelta{it.comm_id, it.received_us,
                                                                              it.received_us, 0, 0});
       d->second.start_us = std::min(d->second.start_us, it.received_us);
@@ -1543,6 +1588,13 @@ absl::StatusOr<DestroyResult> Store::Impl::Destroy(const DestroyOrder& order) {
   RETURN_IF_ERROR(Flush(120LL * 1000000));
   absl::MutexLock one_at_a_time(&destroy_mu_);
   PauseAppendsUntilIdle();
+  if (!order.skip_cut_slices) {
+    if (absl::Status s = RewriteKept(order); !s.ok()) {
+      absl::MutexLock l(&mu_);
+      destroy_pending_ = false;
+      return s;
+    }
+  }
   absl::StatusOr<DestroyResult> destroyed;
   {
     // Lock order everywhere: writer_mu_ before mu_.
@@ -1689,73 +1741,314 @@ absl::StatusOr<Store::KeyRotation> Store::Impl::RotateKeys(const std::optional<s
   return out;
 }
 
-absl::StatusOr<DestroyResult> Store::Impl::DestroyLocked(const DestroyOrder& order) {
-  DestroyResult r;
-  r.at_us = NowUs();
-  // Which slices.
+absl::Status Store::Impl::ReadSliceRecords(const SliceRow& s, DestroyPlan::SliceRecords& out) {
+  auto f = segfiles_.find(s.segment_id);
+  if (f == segfiles_.end()) return absl::DataLossError("store: slice in an unknown segment");
+  out.slice = s;
+  out.records.clear();
+  out.bytes.assign(s.end_offset - s.first_offset, '\0');
+  int fd = f->second.fd >= 0 ? f->second.fd : ::open(f->second.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, "open", f->second.path);
+  absl::Status rs =
+      internal::PReadAll(fd, out.bytes.data(), out.bytes.size(), s.first_offset, f->second.path);
+  if (fd != f->second.fd) ::close(fd);
+  RETURN_IF_ERROR(rs);
+  size_t pos = 0;
+  while (pos < out.bytes.size()) {
+    ASSIGN_OR_RETURN(ParsedRecord rec, ParseRecord(base::AsBytes(out.bytes).subspan(pos)));
+    pos += rec.framed_size;
+    if (rec.header.key_id == s.key_id) out.records.push_back(std::move(rec));
+  }
+  return absl::OkStatus();
+}
+
+// Slices wholly inside the range are doomed. A slice that the range cuts (records inside and
+// outside) is "cut": its inside records are destroyed with its key, its outside ones ("kept")
+// must first live on as copies. A slice whose time span overlaps the range without any record
+// inside is not touched. Copies already made (an earlier attempt of this order, or the first
+// phase of this one) are found through the kRewriteEvent rows committed with them: the slices
+// they name are read and their records' rewritten_from say which originals they hold. Only
+// copies outside the selection count (a copy inside it is itself being destroyed or cut).
+absl::StatusOr<Store::Impl::DestroyPlan> Store::Impl::PlanDestroyLocked(const DestroyOrder& order) {
+  DestroyPlan p;
   std::vector<SliceRow> slices;
-  std::string liid;
   if (order.comm_id) {
     CommFilter f;
     f.comm_id = *order.comm_id;
     ASSIGN_OR_RETURN(auto comms, catalog_->ListComms(f));
     if (comms.empty()) return absl::NotFoundError(base::StrCat("store: no communication ", *order.comm_id));
-    liid = comms[0].liid;
+    p.liid = comms[0].liid;
     ASSIGN_OR_RETURN(slices, catalog_->Slices(*order.comm_id, std::nullopt));
   } else {
-    liid = *order.liid;
-    ASSIGN_OR_RETURN(slices, catalog_->Slices(std::nullopt, liid));
+    p.liid = *order.liid;
+    ASSIGN_OR_RETURN(slices, catalog_->Slices(std::nullopt, p.liid));
   }
   const int64_t from = order.from_us.value_or(INT64_MIN);
   const int64_t to = order.to_us.value_or(INT64_MAX);
-  std::vector<SliceRow> doomed, partial;
+  auto inside = [&](const ParsedRecord& rec) {
+    return rec.header.received_us >= from && rec.header.received_us <= to;
+  };
+  std::set<uint64_t> selected;
   for (const SliceRow& s : slices) {
     if (s.destroyed) continue;
     if (s.end_us < from || s.start_us > to) continue;
     if (s.start_us >= from && s.end_us <= to) {
-      doomed.push_back(s);
-    } else {
-      partial.push_back(s);
+      p.doomed.push_back(s);
+      selected.insert(s.key_id);
+      continue;
+    }
+    // Retention leaves cut slices whole for a later sweep, without reading them.
+    if (order.skip_cut_slices) continue;
+    auto sr = std::make_unique<DestroyPlan::SliceRecords>();
+    RETURN_IF_ERROR(ReadSliceRecords(s, *sr));
+    if (std::none_of(sr->records.begin(), sr->records.end(), inside)) continue;
+    selected.insert(s.key_id);
+    p.cut.push_back(std::move(sr));
+  }
+  if (p.doomed.empty() && p.cut.empty()) {
+    return absl::NotFoundError("store: nothing to destroy in that selection");
+  }
+  for (const SliceRow& s : p.doomed) {
+    DestroyPlan::SliceRecords sr;
+    RETURN_IF_ERROR(ReadSliceRecords(s, sr));
+    for (const ParsedRecord& rec : sr.records) p.destroyed_leaves.push_back(rec.header.leaf_index);
+  }
+  for (size_t i = 0; i < p.cut.size(); ++i) {
+    const auto& records = p.cut[i]->records;
+    for (size_t j = 0; j < records.size(); ++j) {
+      const RecordHeader& h = records[j].header;
+      if (inside(records[j])) {
+        p.destroyed_leaves.push_back(h.leaf_index);
+      } else {
+        p.kept.push_back({h.leaf_index, h.rewritten_from.value_or(h.leaf_index), i, j});
+      }
     }
   }
-  if (!partial.empty() && !order.skip_cut_slices) {
-    // A slice's records share one key: shredding it would destroy records outside the order,
-    // keeping it would keep records inside. Refuse rather than do either silently.
-    return absl::FailedPreconditionError(base::StrCat(
-        "store: the range cuts through ", partial.size(), " key slice(s) (slices are ",
-        opt_.key_slice_us / 1000000, " s of one communication); widen the range to slice edges, e.g. from ",
-        base::FormatRfc3339({partial.front().start_us}), " to ",
-        base::FormatRfc3339({partial.back().end_us})));
+  std::sort(p.destroyed_leaves.begin(), p.destroyed_leaves.end());
+  std::sort(p.kept.begin(), p.kept.end(),
+            [](const DestroyPlan::Kept& a, const DestroyPlan::Kept& b) { return a.leaf < b.leaf; });
+  if (p.kept.empty()) return p;
+
+  std::set<uint64_t> cut_keys;
+  for (const auto& c : p.cut) cut_keys.insert(c->slice.key_id);
+  std::set<uint64_t> copy_keys;
+  ASSIGN_OR_RETURN(std::vector<EventRow> events, catalog_->Events());
+  for (const EventRow& e : events) {
+    if (e.kind != kRewriteEvent) continue;
+    nlohmann::json j = nlohmann::json::parse(e.detail, nullptr, false);
+    if (!j.is_object() || !j.contains("sources") || !j.contains("keys") ||
+        !j["sources"].is_array() || !j["keys"].is_array()) {
+      continue;
+    }
+    bool ours = false;
+    for (const auto& k : j["sources"]) {
+      ours |= k.is_number_unsigned() && cut_keys.count(k.get<uint64_t>()) > 0;
+    }
+    if (!ours) continue;
+    for (const auto& k : j["keys"]) {
+      if (k.is_number_unsigned()) copy_keys.insert(k.get<uint64_t>());
+    }
   }
-  if (doomed.empty()) return absl::NotFoundError("store: nothing to destroy in that selection");
+  for (const SliceRow& s : slices) {  // in leaf order: the first copy of an original wins
+    if (s.destroyed || !copy_keys.count(s.key_id) || selected.count(s.key_id)) continue;
+    DestroyPlan::SliceRecords sr;
+    RETURN_IF_ERROR(ReadSliceRecords(s, sr));
+    for (const ParsedRecord& rec : sr.records) {
+      if (rec.header.rewritten_from) {
+        p.copies.try_emplace(*rec.header.rewritten_from, rec.header.leaf_index);
+      }
+    }
+  }
+  return p;
+}
+
+// Phase one of a destruction that cuts slices: every kept record without a live copy is
+// decrypted with its slice's key and appended again like any record (a fresh data key per source
+// slice and segment, fresh nonces, new leaves, the case's current segment), marked rewritten so
+// that its communication's counts do not grow, plus a kRewriteEvent naming source and new
+// slices in the same group commit. Returns how many copies were queued.
+absl::StatusOr<size_t> Store::Impl::RewriteKeptLocked(const DestroyOrder& order) {
+  ASSIGN_OR_RETURN(DestroyPlan p, PlanDestroyLocked(order));
+  std::vector<const DestroyPlan::Kept*> missing;
+  std::set<uint64_t> originals;
+  for (const DestroyPlan::Kept& k : p.kept) {
+    if (p.copies.count(k.original) || !originals.insert(k.original).second) continue;
+    missing.push_back(&k);
+  }
+  if (missing.empty()) return 0;
+  ASSIGN_OR_RETURN(CaseMem * cs, CaseFor(p.liid));
+
+  // Decrypt everything first: nothing is queued unless every copy can be made.
+  std::map<uint64_t, crypto::AesGcm> source_aead;   // by the cut slice's key id
+  std::vector<std::string> plain(missing.size());
+  struct Wipe {
+    std::vector<std::string>& v;
+    ~Wipe() {
+      for (std::string& s : v) OPENSSL_cleanse(s.data(), s.size());
+    }
+  } wipe{plain};
+  for (size_t i = 0; i < missing.size(); ++i) {
+    const ParsedRecord& rec = p.cut[missing[i]->cut]->records[missing[i]->record];
+    const uint64_t key_id = rec.header.key_id;
+    auto aead = source_aead.find(key_id);
+    if (aead == source_aead.end()) {
+      ASSIGN_OR_RETURN(KeyRow dk_row, catalog_->Key(key_id));
+      if (dk_row.wrapped.empty()) {
+        return absl::DataLossError(
+            base::StrCat("store: data key ", key_id, " of a live slice is destroyed"));
+      }
+      const crypto::SecretBytes* wk = &cs->warrant_key;
+      crypto::SecretBytes other_wk;
+      if (dk_row.wrapped_by != cs->warrant_key_id) {
+        ASSIGN_OR_RETURN(KeyRow wk_row, catalog_->Key(dk_row.wrapped_by));
+        ASSIGN_OR_RETURN(other_wk, UnwrapWarrantKey(wk_row));
+        wk = &other_wk;
+      }
+      ASSIGN_OR_RETURN(crypto::SecretBytes dk,
+                       crypto::UnwrapKey(*wk, base::AsBytes(dk_row.wrapped),
+                                         internal::KeyContext(KeyKind::kData, key_id)));
+      ASSIGN_OR_RETURN(crypto::AesGcm a, crypto::AesGcm::Create(dk));
+      aead = source_aead.emplace(key_id, std::move(a)).first;
+    }
+    RETURN_IF_ERROR(aead->second.Open(
+        base::Bytes(reinterpret_cast<const std::byte*>(rec.header.nonce.data()), kNonceBytes),
+        rec.header_bytes, rec.body, plain[i]));
+  }
+
+  // Then queue the copies, in the originals' leaf order.
+  struct CopyKey {
+    uint64_t key_id = 0, segment_id = 0;
+    std::array<uint8_t, 4> nonce_prefix{};
+    uint64_t counter = 0;
+    std::optional<crypto::AesGcm> aead;
+  };
+  std::map<uint64_t, CopyKey> copy_keys;   // by the source slice's key id
+  std::vector<uint64_t> new_keys;
+  size_t queued = 0;
+  absl::Status s = [&]() -> absl::Status {
+    for (size_t i = 0; i < missing.size(); ++i) {
+      const ParsedRecord& rec = p.cut[missing[i]->cut]->records[missing[i]->record];
+      RecordHeader h = rec.header;   // every field of the original, then the new placement
+      h.leaf_index = next_leaf_;
+      h.rewritten_from = missing[i]->original;
+      const size_t body_size = plain[i].size() + crypto::kGcmTagBytes;
+      const size_t framed_size = FramedSize(RecordHeaderSize(h), body_size);
+      const bool rotates =
+          cs->segment_id == 0 || cs->segment_end + framed_size > opt_.segment_max_bytes;
+      const uint64_t segment_id = rotates ? next_segment_id_ : cs->segment_id;
+      CopyKey& ck = copy_keys[rec.header.key_id];
+      if (!ck.aead || ck.segment_id != segment_id) {
+        // A slice lives in one segment: a rotation starts a new key, as in Append.
+        crypto::SecretBytes dk = crypto::SecretBytes::Random(crypto::kAesKeyBytes);
+        KeyRow key;
+        key.id = next_key_id_++;
+        key.kind = KeyKind::kData;
+        key.liid = p.liid;
+        key.wrapped_by = cs->warrant_key_id;
+        ASSIGN_OR_RETURN(key.wrapped,
+                         crypto::WrapKey(cs->warrant_key, dk,
+                                         internal::KeyContext(KeyKind::kData, key.id)));
+        key.created_us = NowUs();
+        ASSIGN_OR_RETURN(crypto::AesGcm aead, crypto::AesGcm::Create(dk));
+        ck = CopyKey();
+        ck.key_id = key.id;
+        ck.segment_id = segment_id;
+        const std::string prefix = crypto::RandomBytes(4);
+        std::memcpy(ck.nonce_prefix.data(), prefix.data(), 4);
+        ck.aead.emplace(std::move(aead));
+        rows_.keys.push_back(std::move(key));
+        new_keys.push_back(ck.key_id);
+      }
+      h.key_id = ck.key_id;
+      std::memcpy(h.nonce.data(), ck.nonce_prefix.data(), 4);
+      const uint64_t counter = ck.counter++;
+      for (int b = 0; b < 8; ++b) h.nonce[4 + b] = static_cast<uint8_t>(counter >> (56 - 8 * b));
+      const base::Bytes nonce(reinterpret_cast<const std::byte*>(h.nonce.data()), kNonceBytes);
+      Item item;
+      item.comm_id = h.comm_id;
+      item.key_id = h.key_id;
+      item.received_us = h.received_us;
+      item.plain_bytes = plain[i].size();
+      item.rewritten = true;
+      crypto::AesGcm& aead = *ck.aead;
+      const std::string& pt = plain[i];
+      RETURN_IF_ERROR(QueueRecord(h, *cs, body_size,
+                                  [&](base::Bytes header, std::span<std::byte> body) {
+                                    return aead.SealInto(nonce, header, base::AsBytes(pt), body);
+                                  },
+                                  std::move(item)));
+      ++queued;
+    }
+    return absl::OkStatus();
+  }();
+  // Whatever was queued is committed: the event naming its slices goes with it.
+  if (queued > 0) {
+    std::set<uint64_t> sources;
+    for (const auto& [source, ck] : copy_keys) sources.insert(source);
+    nlohmann::json detail = {{"order", order.order_ref},
+                             {"sources", sources},
+                             {"keys", new_keys},
+                             {"records", queued}};
+    rows_.events.push_back({NowUs(), kRewriteEvent, detail.dump()});
+  }
+  RETURN_IF_ERROR(s);
+  return queued;
+}
+
+// Makes the copies durable (the writer's group commit: segments fdatasync'ed, then the catalog)
+// while appends stay paused, so that no key is destroyed before they are. If the process dies
+// after that, the order run again finds the copies (PlanDestroyLocked) and makes no second one.
+absl::Status Store::Impl::RewriteKept(const DestroyOrder& order) {
+  absl::StatusOr<size_t> queued;
+  {
+    absl::MutexLock wl(&writer_mu_);
+    absl::MutexLock l(&mu_);
+    queued = RewriteKeptLocked(order);
+  }
+  if (absl::IsNotFound(queued.status())) return absl::OkStatus();  // DestroyLocked says so
+  RETURN_IF_ERROR(queued.status());
+  if (*queued == 0) return absl::OkStatus();
+  RETURN_IF_ERROR(Flush(120LL * 1000000));
+  if (opt_.fail_after_rewrite_for_test) {
+    return absl::AbortedError("store: stopped after the rewrite (test hook)");
+  }
+  PauseAppendsUntilIdle();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<DestroyResult> Store::Impl::DestroyLocked(const DestroyOrder& order) {
+  DestroyResult r;
+  r.at_us = NowUs();
+  ASSIGN_OR_RETURN(DestroyPlan plan, PlanDestroyLocked(order));
+  const std::string& liid = plan.liid;
+  // Every kept record of a cut slice has a durable copy by now (RewriteKept).
+  for (const DestroyPlan::Kept& k : plan.kept) {
+    auto c = plan.copies.find(k.original);
+    if (c == plan.copies.end()) {
+      return absl::InternalError(base::StrCat("store: record leaf ", k.leaf,
+                                              " of a cut slice has no copy; nothing destroyed"));
+    }
+    if (!r.rewritten.empty() && r.rewritten.back().from_last + 1 == k.leaf &&
+        r.rewritten.back().to_first + (k.leaf - r.rewritten.back().from_first) == c->second) {
+      r.rewritten.back().from_last = k.leaf;
+    } else {
+      r.rewritten.push_back({k.leaf, k.leaf, c->second});
+    }
+    ++r.rewritten_records;
+  }
 
   std::set<uint64_t> doomed_keys;
   std::set<uint64_t> comms;
-  for (const SliceRow& s : doomed) {
+  for (const SliceRow& s : plan.doomed) {
     doomed_keys.insert(s.key_id);
     comms.insert(s.comm_id);
-    r.records += s.records;
   }
-  // Exact leaf indexes of the destroyed records, from the segments.
-  std::vector<uint64_t> leaves;
-  for (const SliceRow& s : doomed) {
-    auto f = segfiles_.find(s.segment_id);
-    if (f == segfiles_.end()) return absl::DataLossError("store: slice in an unknown segment");
-    std::string buf(s.end_offset - s.first_offset, '\0');
-    int fd = f->second.fd >= 0 ? f->second.fd : ::open(f->second.path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ErrnoStatus(errno, "open", f->second.path);
-    absl::Status rs = internal::PReadAll(fd, buf.data(), buf.size(), s.first_offset, f->second.path);
-    if (fd != f->second.fd) ::close(fd);
-    RETURN_IF_ERROR(rs);
-    size_t pos = 0;
-    while (pos < buf.size()) {
-      ASSIGN_OR_RETURN(ParsedRecord rec, ParseRecord(base::AsBytes(buf).subspan(pos)));
-      if (rec.header.key_id == s.key_id) leaves.push_back(rec.header.leaf_index);
-      pos += rec.framed_size;
-    }
+  for (const auto& c : plan.cut) {
+    doomed_keys.insert(c->slice.key_id);
+    comms.insert(c->slice.comm_id);
   }
-  std::sort(leaves.begin(), leaves.end());
-  for (uint64_t leaf : leaves) {
+  r.records = plan.destroyed_leaves.size();
+  for (uint64_t leaf : plan.destroyed_leaves) {
     if (!r.leaves.empty() && r.leaves.back().second + 1 == leaf) {
       r.leaves.back().second = leaf;
     } else {
@@ -1825,6 +2118,7 @@ absl::StatusOr<DestroyResult> Store::Impl::DestroyLocked(const DestroyOrder& ord
   for (auto [a, b] : r.leaves) ranges.push_back({a, b});
   doc["leaves"] = ranges;
   doc["records"] = r.records;
+  doc["rewritten"] = RewrittenJson(r);
   doc["data_keys"] = r.data_keys;
   doc["warrant_key"] = {{"destroyed", rk.old_warrant_key}, {"new", rk.new_warrant_key}};
   doc["master_version"] = {{"destroyed", rk.old_master}, {"new", rk.new_master}};
@@ -2003,6 +2297,13 @@ absl::StatusOr<DestroyResult> SubmitOrRunDestroy(const std::string& dir, const D
     r.leaves.emplace_back(p[0].get<uint64_t>(), p[1].get<uint64_t>());
   }
   r.records = j.value("records", uint64_t{0});
+  if (j.contains("rewritten") && j["rewritten"].is_object()) {
+    const nlohmann::json& rw = j["rewritten"];
+    r.rewritten_records = rw.value("records", uint64_t{0});
+    for (auto& m : rw.value("leaves", nlohmann::json::array())) {
+      r.rewritten.push_back({m[0].get<uint64_t>(), m[1].get<uint64_t>(), m[2].get<uint64_t>()});
+    }
+  }
   r.data_keys = j.value("data_keys", std::vector<uint64_t>{});
   r.old_warrant_key = j.value("old_warrant_key", uint64_t{0});
   r.new_warrant_key = j.value("new_warrant_key", uint64_t{0});
@@ -2090,9 +2391,25 @@ absl::StatusOr<std::vector<ContentReader::Record>> ContentReader::ReadComm(uint6
       out.push_back(std::move(r));
     }
   }
+  // A copy kept by a range destruction stands in its original's place; while both exist (a crash
+  // between the copy and the shredding) the original is returned, once.
+  auto original = [](const Record& r) {
+    return r.header.rewritten_from.value_or(r.header.leaf_index);
+  };
+  auto place = [&](const Record& r) { return std::pair(original(r), r.header.leaf_index); };
   std::sort(out.begin(), out.end(),
-            [](const Record& a, const Record& b) { return a.header.leaf_index < b.header.leaf_index; });
-  if (destroyed != nullptr) *destroyed = gone;
+            [&](const Record& a, const Record& b) { return place(a) < place(b); });
+  auto same = [&](const Record& a, const Record& b) { return original(a) == original(b); };
+  out.erase(std::unique(out.begin(), out.end(), same), out.end());
+  if (destroyed != nullptr) {
+    // The communication's count is of originals (copies do not add to it): what is not returned
+    // is destroyed, whatever slices the copies and originals were in.
+    CommFilter f;
+    f.comm_id = comm_id;
+    ASSIGN_OR_RETURN(auto comms, cat.ListComms(f));
+    const uint64_t records = comms.empty() ? gone + out.size() : comms[0].records;
+    *destroyed = records > out.size() ? records - out.size() : 0;
+  }
   return out;
 }
 

@@ -62,6 +62,9 @@ struct StoreOptions {
   int64_t comm_idle_us = 10LL * 60 * 1000000;  // forget in-memory state of idle communications
   int64_t retention_interval_us = 60LL * 1000000;  // how often expired records are destroyed
   metrics::Registry* metrics = nullptr;        // optional
+  // Tests only: Destroy fails (Aborted) right after the re-encrypted copies of a cut slice's kept
+  // records are durable, before any key is destroyed (a crash at the worst moment).
+  bool fail_after_rewrite_for_test = false;
 };
 
 // What the store keeps about a PDU besides its bytes.
@@ -78,6 +81,12 @@ struct AppendMeta {
   const std::vector<PartyRow>* parties = nullptr;  // identities the decoders extracted
 };
 
+// What to destroy: exactly the records received in [from, to] (whole communications or a whole
+// case without a range). Records of one communication within one key slice (StoreOptions::
+// key_slice_us) share a data key; a range that cuts through a slice has the slice's records
+// outside the range re-encrypted under a fresh key as new records (RecordHeader::rewritten_from
+// names the original; every other header field is kept), made durable, and only then is the
+// slice's key destroyed. ContentReader returns each kept record once, in its original place.
 struct DestroyOrder {
   std::optional<uint64_t> comm_id;     // one communication ...
   std::optional<std::string> liid;     // ... or a whole case
@@ -85,9 +94,16 @@ struct DestroyOrder {
   std::string order_ref;               // the order's reference (required)
   std::string reason;                  // required
   std::string ordered_by;              // who gave the order ("" = the operator at the console)
-  // Slices (10 s of one communication share a key) cut by the range: false = refuse the order;
-  // true = leave them for later (retention: they expire with a later sweep).
+  // Slices cut by the range: false = re-encrypt their kept records (exact, above); true = leave
+  // the slice whole for later (retention: it expires with a later sweep, no re-encryption).
   bool skip_cut_slices = false;
+};
+
+// Kept records of cut slices: leaves [from_first, from_last] now live, re-encrypted, at leaves
+// to_first, to_first + 1, ... (one entry per run that is consecutive on both sides).
+struct LeafMove {
+  uint64_t from_first = 0, from_last = 0, to_first = 0;
+  friend bool operator==(const LeafMove&, const LeafMove&) = default;
 };
 
 struct DestroyResult {
@@ -95,7 +111,9 @@ struct DestroyResult {
   std::vector<uint64_t> comms;                          // communications affected
   std::vector<uint64_t> comms_destroyed;                // of those, now fully destroyed
   std::vector<std::pair<uint64_t, uint64_t>> leaves;    // destroyed records, [first, last] ranges
-  uint64_t records = 0;
+  uint64_t records = 0;                                 // destroyed records (leaves listed)
+  std::vector<LeafMove> rewritten;                      // kept records of cut slices, moved
+  uint64_t rewritten_records = 0;
   std::vector<uint64_t> data_keys;                      // destroyed data key ids
   uint64_t old_warrant_key = 0, new_warrant_key = 0;
   uint32_t old_master_version = 0, new_master_version = 0;
@@ -178,8 +196,10 @@ class ContentReader {
     RecordHeader header;
     std::string pdu;          // the raw BER PDU as received
   };
-  // Every record of a communication in leaf order. Records whose key was destroyed are not
-  // returned (their count is in *destroyed when given).
+  // Every record of a communication in leaf order, each once: a re-encrypted copy kept by a
+  // range destruction takes the place of its original (the leaf in header.rewritten_from; the
+  // original wins while both exist, i.e. after a crash between the copy and the shredding).
+  // Records whose key was destroyed are not returned (their count is in *destroyed when given).
   absl::StatusOr<std::vector<Record>> ReadComm(uint64_t comm_id, uint64_t* destroyed = nullptr);
   Catalog& catalog();
 

@@ -20,6 +20,7 @@
 #include "nlohmann/json.hpp"
 #include "store/internal/keys.h"
 #include "store/record_format.h"
+#include "store/verify.h"
 #include "tlog/note.h"
 
 namespace tapvault::store {
@@ -326,7 +327,7 @@ TEST(StoreTest, DestroyedCommunicationIsUnreadableEvenFromAnOldCatalogCopy) {
   fs::remove(backup);
 }
 
-TEST(StoreTest, RangeDestructionMustFollowSliceEdges) {
+TEST(StoreTest, RangeDestructionThroughASliceIsExact) {
   std::string dir = TempDir("range");
   ASSERT_TRUE(InitStore({.dir = dir}).ok());
   auto st = Store::Open({.dir = dir, .key_slice_us = 1'000'000});
@@ -335,29 +336,457 @@ TEST(StoreTest, RangeDestructionMustFollowSliceEdges) {
   Fill(**st, {"LIID-Q"}, 60, t0, 100'000);  // 6 s, one slice per second per comm
   ASSERT_TRUE((*st)->Flush().ok());
   auto comms = CommsById(dir);
-  uint64_t comm = comms.begin()->first;
+  uint64_t comm = comms.begin()->first;    // the even records: 5 a second
   DestroyOrder order;
   order.comm_id = comm;
   order.order_ref = "R-1";
   order.reason = "test";
   order.from_us = t0 + 1'500'000;  // inside a slice
   order.to_us = t0 + 3'999'999;
-  EXPECT_EQ((*st)->Destroy(order).status().code(), absl::StatusCode::kFailedPrecondition);
-  order.from_us = t0 + 2'000'000;
   auto r = (*st)->Destroy(order);
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->records, 10u);  // seconds 2 and 3, every other record belongs to this comm
+  EXPECT_EQ(r->records, 12u);            // 1.6 s, 1.8 s, and seconds 2 and 3
+  EXPECT_EQ(r->rewritten_records, 3u);   // 1.0 s, 1.2 s, 1.4 s
   EXPECT_TRUE(r->comms_destroyed.empty());
+  order.from_us = t0 + 2'000'000;        // nothing left in there
+  EXPECT_EQ((*st)->Destroy(order).status().code(), absl::StatusCode::kNotFound);
   ASSERT_TRUE((*st)->Close().ok());
   auto reader = ContentReader::Open(dir);
   ASSERT_TRUE(reader.ok());
-  auto recs = (*reader)->ReadComm(comm);
+  uint64_t destroyed = 0;
+  auto recs = (*reader)->ReadComm(comm, &destroyed);
   ASSERT_TRUE(recs.ok());
-  EXPECT_EQ(recs->size(), 20u);
+  EXPECT_EQ(recs->size(), 18u);
+  EXPECT_EQ(destroyed, 12u);
   for (const auto& rec : *recs) {
-    EXPECT_TRUE(rec.header.received_us < t0 + 2'000'000 || rec.header.received_us >= t0 + 4'000'000);
+    const int64_t t = rec.header.received_us;
+    EXPECT_TRUE(t < t0 + 1'500'000 || t >= t0 + 4'000'000);
   }
   fs::remove_all(dir);
+}
+
+// --- exact time-range destruction ----------------------------------------------------------------
+
+constexpr int64_t kT0 = 1'800'000'000'000'000;   // a multiple of the 10 s key slice
+
+// Communications 1 (cin 1) and 2 (cin 2) of `liid`, one record a second each, for `seconds`
+// seconds. In a new store record i of comm 1 is leaf 2i, of comm 2 leaf 2i + 1.
+void FillTwoComms(Store& st, int seconds, std::string_view liid = "LIID-E") {
+  for (int i = 0; i < seconds; ++i) {
+    for (uint32_t cin : {1u, 2u}) {
+      AppendMeta m;
+      m.received_us = kT0 + i * 1'000'000LL;
+      m.connection_id = 40 + cin;
+      m.handover = 1;
+      m.kind = static_cast<uint8_t>(5 + cin);
+      m.verdict = static_cast<uint8_t>(cin);
+      m.liid = liid;
+      m.network_id = "op/ne";
+      m.cin = cin;
+      m.sequence_number = cin * 1000 + static_cast<uint32_t>(i);
+      std::string pdu = Pdu(cin * 1000 + static_cast<uint32_t>(i), 80 + static_cast<size_t>(i));
+      ASSERT_TRUE(st.Append(m, base::AsBytes(pdu)).ok());
+    }
+  }
+}
+
+std::vector<ContentReader::Record> ReadAll(const std::string& dir, uint64_t comm,
+                                           uint64_t* destroyed = nullptr) {
+  auto reader = ContentReader::Open(dir);
+  EXPECT_TRUE(reader.ok()) << reader.status();
+  if (!reader.ok()) return {};
+  auto recs = (*reader)->ReadComm(comm, destroyed);
+  EXPECT_TRUE(recs.ok()) << recs.status();
+  return recs.ok() ? *recs : std::vector<ContentReader::Record>{};
+}
+
+// A re-encrypted copy keeps every header field of its original but its place, key and nonce.
+void ExpectCopyOf(const ContentReader::Record& copy, const ContentReader::Record& orig) {
+  EXPECT_EQ(copy.pdu, orig.pdu);
+  EXPECT_EQ(copy.header.rewritten_from, orig.header.leaf_index);
+  EXPECT_GT(copy.header.leaf_index, orig.header.leaf_index);
+  EXPECT_NE(copy.header.key_id, orig.header.key_id);
+  RecordHeader a = copy.header, b = orig.header;
+  a.leaf_index = b.leaf_index;
+  a.segment_id = b.segment_id;
+  a.segment_offset = b.segment_offset;
+  a.key_id = b.key_id;
+  a.nonce = b.nonce;
+  a.rewritten_from = b.rewritten_from;
+  EXPECT_EQ(a, b);
+}
+
+uint64_t LogSize(const std::string& dir) {
+  auto cat = SqliteCatalog::Open(CatalogPath(dir), false, true);
+  EXPECT_TRUE(cat.ok());
+  auto log = (*cat)->GetLogState();
+  EXPECT_TRUE(log.ok());
+  return log.ok() ? log->size : 0;
+}
+
+std::vector<SliceRow> SlicesOf(const std::string& dir, uint64_t comm) {
+  auto cat = SqliteCatalog::Open(CatalogPath(dir), false, true);
+  EXPECT_TRUE(cat.ok());
+  auto slices = (*cat)->Slices(comm, std::nullopt);
+  EXPECT_TRUE(slices.ok());
+  return slices.ok() ? *slices : std::vector<SliceRow>{};
+}
+
+void ExpectVerifies(const std::string& dir) {
+  auto v = Verify({.dir = dir});
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_TRUE(v->ok) << v->Summary();
+}
+
+// Comm 1 from 5 s to 24.5 s: its records 5..24 (leaves 10..48, even) are inside; slices 0-9 s and
+// 20-29 s are cut (records 0..4 and 25..29 kept), 10-19 s is inside, 30-35 s outside.
+DestroyOrder CutOrder() {
+  return {.comm_id = 1, .from_us = kT0 + 5'000'000, .to_us = kT0 + 24'500'000,
+          .order_ref = "OvJ-2026-0077", .reason = "part privileged", .ordered_by = "judge B"};
+}
+std::vector<std::pair<uint64_t, uint64_t>> CutOrderLeaves() {
+  std::vector<std::pair<uint64_t, uint64_t>> leaves;
+  for (uint64_t i = 5; i <= 24; ++i) leaves.emplace_back(2 * i, 2 * i);
+  return leaves;
+}
+// The kept records, in leaf order, re-encrypted at leaves 72.. (after the 72 appended).
+std::vector<LeafMove> CutOrderMoves() {
+  std::vector<LeafMove> moves;
+  uint64_t to = 72;
+  for (uint64_t i : {0, 1, 2, 3, 4, 25, 26, 27, 28, 29}) moves.push_back({2 * i, 2 * i, to++});
+  return moves;
+}
+bool InCutOrder(int i) { return i >= 5 && i <= 24; }
+
+TEST(StoreTest, RangeThroughTwoSlicesDestroysExactlyTheRecordsInside) {
+  std::string dir = TempDir("exact");
+  std::string backup = dir + "_catalog_before.db";
+  fs::remove(backup);
+  ASSERT_TRUE(InitStore({.dir = dir}).ok());
+  std::vector<ContentReader::Record> before1, before2;
+  DestroyResult r;
+  {
+    auto st = Store::Open({.dir = dir});
+    ASSERT_TRUE(st.ok()) << st.status();
+    FillTwoComms(**st, 36);
+    ASSERT_TRUE((*st)->Flush().ok());
+    before1 = ReadAll(dir, 1);
+    before2 = ReadAll(dir, 2);
+    ASSERT_EQ(before1.size(), 36u);
+    ASSERT_EQ(before2.size(), 36u);
+    ASSERT_EQ(SlicesOf(dir, 1).size(), 4u);
+    auto cat = SqliteCatalog::Open(CatalogPath(dir), false, true);
+    ASSERT_TRUE((*cat)->BackupTo(backup).ok());
+    auto d = (*st)->Destroy(CutOrder());
+    ASSERT_TRUE(d.ok()) << d.status();
+    r = *d;
+    ASSERT_TRUE((*st)->Close().ok());
+  }
+  EXPECT_EQ(r.records, 20u);
+  EXPECT_EQ(r.leaves, CutOrderLeaves());
+  EXPECT_EQ(r.rewritten_records, 10u);
+  EXPECT_EQ(r.rewritten, CutOrderMoves());
+  EXPECT_EQ(r.data_keys.size(), 3u);   // two cut slices and the one inside
+  EXPECT_THAT(r.comms, ::testing::ElementsAre(1u));
+  EXPECT_TRUE(r.comms_destroyed.empty());
+  EXPECT_EQ(r.record_leaf, 82u);
+
+  // The signed record lists the same leaves and moves; so does the result's JSON.
+  std::ifstream vk(VerifierKeyPath(dir));
+  std::string vkey;
+  std::getline(vk, vkey);
+  auto body = tlog::OpenSignedNote(r.signed_record, vkey);
+  ASSERT_TRUE(body.ok()) << body.status();
+  nlohmann::json doc = nlohmann::json::parse(*body);
+  EXPECT_EQ(doc["records"], 20);
+  ASSERT_EQ(doc["leaves"].size(), 20u);
+  EXPECT_EQ(doc["leaves"][0], nlohmann::json({10, 10}));
+  EXPECT_EQ(doc["leaves"][19], nlohmann::json({48, 48}));
+  EXPECT_EQ(doc["rewritten"]["records"], 10);
+  ASSERT_EQ(doc["rewritten"]["leaves"].size(), 10u);
+  EXPECT_EQ(doc["rewritten"]["leaves"][0], nlohmann::json({0, 0, 72}));
+  EXPECT_EQ(doc["rewritten"]["leaves"][5], nlohmann::json({50, 50, 77}));
+  nlohmann::json result = nlohmann::json::parse(DestroyResultJson(r));
+  EXPECT_EQ(result["rewritten"], doc["rewritten"]);
+  EXPECT_EQ(result["leaves"], doc["leaves"]);
+
+  // Everything outside the range reads back byte for byte, in its original place.
+  uint64_t destroyed = 0;
+  auto after1 = ReadAll(dir, 1, &destroyed);
+  EXPECT_EQ(destroyed, 20u);
+  ASSERT_EQ(after1.size(), 16u);
+  size_t k = 0;
+  for (int i = 0; i < 36; ++i) {
+    if (InCutOrder(i)) continue;
+    const auto& got = after1[k++];
+    if (i < 30) {
+      ExpectCopyOf(got, before1[i]);
+    } else {
+      EXPECT_EQ(got.header, before1[i].header);
+      EXPECT_EQ(got.pdu, before1[i].pdu);
+    }
+  }
+  auto after2 = ReadAll(dir, 2, &destroyed);
+  EXPECT_EQ(destroyed, 0u);
+  ASSERT_EQ(after2.size(), before2.size());
+  for (size_t i = 0; i < after2.size(); ++i) {
+    EXPECT_EQ(after2[i].header, before2[i].header);
+    EXPECT_EQ(after2[i].pdu, before2[i].pdu);
+  }
+  // The copies are not counted again in their communication.
+  auto comms = CommsById(dir);
+  uint64_t bytes1 = 0;
+  for (const auto& rec : before1) bytes1 += rec.pdu.size();
+  EXPECT_EQ(comms[1].records, 36u);
+  EXPECT_EQ(comms[1].bytes, bytes1);
+  EXPECT_EQ(comms[1].state, CommState::kAvailable);
+  // Copies live in their own slices, dated by the records they hold.
+  auto slices = SlicesOf(dir, 1);
+  ASSERT_EQ(slices.size(), 6u);
+  EXPECT_EQ(slices[4].first_leaf, 72u);
+  EXPECT_EQ(slices[4].records, 5u);
+  EXPECT_EQ(slices[4].start_us, kT0);
+  EXPECT_EQ(slices[4].end_us, kT0 + 4'000'000);
+  EXPECT_EQ(slices[5].start_us, kT0 + 25'000'000);
+  EXPECT_EQ(slices[5].end_us, kT0 + 29'000'000);
+  EXPECT_FALSE(slices[4].destroyed || slices[5].destroyed);
+  ExpectVerifies(dir);
+
+  // No key that remains opens what was destroyed, not even with the catalog copy from before.
+  auto old_cat = SqliteCatalog::Open(backup, false, true);
+  ASSERT_TRUE(old_cat.ok());
+  auto master = crypto::OpenMasterKey(dir + "/keys/master.key", false);
+  ASSERT_TRUE(master.ok());
+  auto old_keys = (*old_cat)->Keys(KeyKind::kWarrant, std::nullopt, false);
+  ASSERT_TRUE(old_keys.ok());
+  ASSERT_FALSE(old_keys->empty());
+  for (const KeyRow& w : *old_keys) {
+    auto wk = (*master)->Unwrap(base::AsBytes(w.wrapped), internal::KeyContext(w.kind, w.id));
+    EXPECT_FALSE(wk.ok()) << "warrant key " << w.id << " of the old copy still opens";
+  }
+  auto cur = SqliteCatalog::Open(CatalogPath(dir), false, true);
+  auto live = (*cur)->Keys(KeyKind::kWarrant, std::nullopt, true);
+  ASSERT_TRUE(live.ok());
+  ASSERT_FALSE(live->empty());
+  for (const KeyRow& w : *live) {
+    auto wk = (*master)->Unwrap(base::AsBytes(w.wrapped), internal::KeyContext(w.kind, w.id));
+    ASSERT_TRUE(wk.ok());
+    for (uint64_t id : r.data_keys) {
+      auto old_dk = (*old_cat)->Key(id);
+      ASSERT_TRUE(old_dk.ok());
+      ASSERT_FALSE(old_dk->wrapped.empty());
+      EXPECT_FALSE(crypto::UnwrapKey(*wk, base::AsBytes(old_dk->wrapped),
+                                     internal::KeyContext(KeyKind::kData, id))
+                       .ok());
+      auto now_dk = (*cur)->Key(id);
+      ASSERT_TRUE(now_dk.ok());
+      EXPECT_TRUE(now_dk->wrapped.empty());
+    }
+  }
+
+  // A changed byte in a copy is found like in any record.
+  auto segments = (*cur)->Segments();
+  ASSERT_TRUE(segments.ok());
+  std::string path;
+  for (const SegmentRow& g : *segments) {
+    if (g.id == slices[4].segment_id) path = dir + "/" + g.path;
+  }
+  ASSERT_FALSE(path.empty());
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(slices[4].end_offset - 1));
+    char c = 0;
+    f.read(&c, 1);
+    c ^= 0x01;
+    f.seekp(static_cast<std::streamoff>(slices[4].end_offset - 1));
+    f.write(&c, 1);
+  }
+  auto v = Verify({.dir = dir});
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_FALSE(v->ok);
+  EXPECT_THAT(v->problems[0], HasSubstr("record leaf 76 "));
+  fs::remove_all(dir);
+  fs::remove(backup);
+}
+
+TEST(StoreTest, CrashBetweenCopiesAndShreddingMakesNoSecondCopy) {
+  std::string dir = TempDir("rewrite_crash");
+  ASSERT_TRUE(InitStore({.dir = dir}).ok());
+  std::vector<ContentReader::Record> before;
+  {
+    auto st = Store::Open({.dir = dir, .fail_after_rewrite_for_test = true});
+    ASSERT_TRUE(st.ok()) << st.status();
+    FillTwoComms(**st, 36);
+    ASSERT_TRUE((*st)->Flush().ok());
+    before = ReadAll(dir, 1);
+    ASSERT_EQ(before.size(), 36u);
+    EXPECT_EQ((*st)->Destroy(CutOrder()).status().code(), absl::StatusCode::kAborted);
+    ASSERT_TRUE((*st)->Close().ok());
+  }
+  // The copies are durable, nothing is destroyed: each record is read once, as the original.
+  EXPECT_EQ(LogSize(dir), 82u);
+  ASSERT_EQ(SlicesOf(dir, 1).size(), 6u);
+  uint64_t destroyed = 1;
+  auto between = ReadAll(dir, 1, &destroyed);
+  EXPECT_EQ(destroyed, 0u);
+  ASSERT_EQ(between.size(), 36u);
+  for (size_t i = 0; i < between.size(); ++i) {
+    EXPECT_EQ(between[i].header, before[i].header);
+    EXPECT_EQ(between[i].pdu, before[i].pdu);
+  }
+  EXPECT_EQ(CommsById(dir)[1].records, 36u);
+  ExpectVerifies(dir);
+
+  // The order again, after a restart: the copies are found and used, none is made twice.
+  {
+    auto st = Store::Open({.dir = dir});
+    ASSERT_TRUE(st.ok()) << st.status();
+    auto r = (*st)->Destroy(CutOrder());
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->records, 20u);
+    EXPECT_EQ(r->leaves, CutOrderLeaves());
+    EXPECT_EQ(r->rewritten, CutOrderMoves());
+    EXPECT_EQ(r->record_leaf, 82u);
+    ASSERT_TRUE((*st)->Close().ok());
+  }
+  EXPECT_EQ(LogSize(dir), 83u);
+  EXPECT_EQ(SlicesOf(dir, 1).size(), 6u);
+  auto after = ReadAll(dir, 1, &destroyed);
+  EXPECT_EQ(destroyed, 20u);
+  ASSERT_EQ(after.size(), 16u);
+  size_t k = 0;
+  for (int i = 0; i < 36; ++i) {
+    if (InCutOrder(i)) continue;
+    if (i < 30) {
+      ExpectCopyOf(after[k++], before[i]);
+    } else {
+      EXPECT_EQ(after[k++].header, before[i].header);
+    }
+  }
+  auto cat = SqliteCatalog::Open(CatalogPath(dir), false, true);
+  auto events = (*cat)->Events();
+  ASSERT_TRUE(events.ok());
+  int rewrites = 0;
+  for (const EventRow& e : *events) rewrites += e.kind == "destruction_rewrite";
+  EXPECT_EQ(rewrites, 1);
+  ExpectVerifies(dir);
+  fs::remove_all(dir);
+}
+
+// A range inside the gap between two records of a slice destroys nothing there: that slice is
+// neither cut nor re-encrypted, while the rest of the order is carried out.
+TEST(StoreTest, RangeWithoutRecordsOfASliceLeavesThatSliceWhole) {
+  std::string dir = TempDir("gap");
+  ASSERT_TRUE(InitStore({.dir = dir}).ok());
+  std::vector<ContentReader::Record> before;
+  {
+    auto st = Store::Open({.dir = dir});
+    ASSERT_TRUE(st.ok()) << st.status();
+    auto append = [&](uint32_t cin, int second) {
+      AppendMeta m;
+      m.received_us = kT0 + second * 1'000'000LL;
+      m.liid = "LIID-G";
+      m.network_id = "op/ne";
+      m.cin = cin;
+      m.sequence_number = static_cast<uint32_t>(second);
+      std::string pdu = Pdu(cin * 100 + static_cast<uint32_t>(second));
+      ASSERT_TRUE((*st)->Append(m, base::AsBytes(pdu)).ok());
+    };
+    for (int s : {0, 1, 2}) append(1, s);
+    for (int s : {4, 5, 6}) append(2, s);
+    append(1, 9);
+    ASSERT_TRUE((*st)->Flush().ok());
+    before = ReadAll(dir, 1);
+    ASSERT_EQ(before.size(), 4u);
+    DestroyOrder order{.comm_id = 1, .from_us = kT0 + 3'000'000, .to_us = kT0 + 8'000'000,
+                       .order_ref = "R-G", .reason = "test"};
+    EXPECT_EQ((*st)->Destroy(order).status().code(), absl::StatusCode::kNotFound);
+    EXPECT_EQ(LogSize(dir), 7u);
+    order.comm_id.reset();
+    order.liid = "LIID-G";
+    auto r = (*st)->Destroy(order);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->records, 3u);
+    EXPECT_EQ(r->rewritten_records, 0u);
+    EXPECT_TRUE(r->rewritten.empty());
+    EXPECT_THAT(r->comms, ::testing::ElementsAre(2u));
+    EXPECT_THAT(r->comms_destroyed, ::testing::ElementsAre(2u));
+    EXPECT_EQ(r->data_keys.size(), 1u);
+    ASSERT_TRUE((*st)->Close().ok());
+  }
+  EXPECT_EQ(LogSize(dir), 8u);
+  auto slices = SlicesOf(dir, 1);
+  ASSERT_EQ(slices.size(), 1u);
+  EXPECT_FALSE(slices[0].destroyed);
+  auto after = ReadAll(dir, 1);
+  ASSERT_EQ(after.size(), 4u);
+  for (size_t i = 0; i < after.size(); ++i) EXPECT_EQ(after[i].header, before[i].header);
+  ExpectVerifies(dir);
+  fs::remove_all(dir);
+}
+
+// Retention (skip_cut_slices) leaves cut slices whole for a later sweep: nothing re-encrypted.
+TEST(StoreTest, SkipCutSlicesLeavesCutSlicesWhole) {
+  std::string dir = TempDir("skipcut");
+  ASSERT_TRUE(InitStore({.dir = dir}).ok());
+  auto st = Store::Open({.dir = dir});
+  ASSERT_TRUE(st.ok()) << st.status();
+  FillTwoComms(**st, 36);
+  ASSERT_TRUE((*st)->Flush().ok());
+  DestroyOrder order = CutOrder();
+  order.skip_cut_slices = true;
+  auto r = (*st)->Destroy(order);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->records, 10u);   // only the slice 10-19 s
+  EXPECT_EQ(r->rewritten_records, 0u);
+  ASSERT_TRUE((*st)->Close().ok());
+  EXPECT_EQ(LogSize(dir), 73u);
+  EXPECT_EQ(ReadAll(dir, 1).size(), 26u);
+  ExpectVerifies(dir);
+  fs::remove_all(dir);
+}
+
+// rewritten_from is encoded only when set (flags bit 1, after the nonce): headers without it keep
+// their bytes, so stores written before it read unchanged.
+TEST(StoreTest, RecordHeaderRewrittenFromIsAnOptionalTrailingField) {
+  RecordHeader h;
+  h.leaf_index = 7;
+  h.segment_id = 2;
+  h.received_us = kT0;
+  h.comm_id = 3;
+  h.key_id = 9;
+  h.cin = 12345;
+  h.liid = "LIID-1";
+  h.network_id = "op/ne";
+  const std::string plain = EncodeRecordHeader(h);
+  ASSERT_EQ(plain.size(), 90u + h.liid.size() + h.network_id.size());
+  EXPECT_EQ(plain[65], 1);   // flags: cin only
+  h.rewritten_from = 0x0102030405060708;
+  const std::string copy = EncodeRecordHeader(h);
+  ASSERT_EQ(copy.size(), plain.size() + 8);
+  EXPECT_EQ(copy[65], 3);
+  EXPECT_EQ(copy.substr(plain.size()), std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8));
+  EXPECT_EQ(copy.substr(0, 65), plain.substr(0, 65));
+  EXPECT_EQ(copy.substr(66, plain.size() - 66), plain.substr(66));
+  auto d = DecodeRecordHeader(base::AsBytes(copy));
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(*d, h);
+  auto p = DecodeRecordHeader(base::AsBytes(plain));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_FALSE(p->rewritten_from.has_value());
+  // Flag without the field, field without the flag, unknown flags, a CIN without its flag.
+  std::string bad = plain;
+  bad[65] = 3;
+  EXPECT_FALSE(DecodeRecordHeader(base::AsBytes(bad)).ok());
+  bad = copy;
+  bad[65] = 1;
+  EXPECT_FALSE(DecodeRecordHeader(base::AsBytes(bad)).ok());
+  bad = plain;
+  bad[65] = 5;
+  EXPECT_FALSE(DecodeRecordHeader(base::AsBytes(bad)).ok());
+  bad = plain;
+  bad[65] = 0;
+  EXPECT_FALSE(DecodeRecordHeader(base::AsBytes(bad)).ok());
 }
 
 TEST(StoreTest, DestructionRemovesDerivedData) {
@@ -478,7 +907,9 @@ TEST(StoreTest, RetentionDestroysWhatExpiredByItself) {
   }
   EXPECT_TRUE(expired);
   for (auto& [id, c] : CommsById(dir)) {
-    if (c.liid == "LIID-NEW") EXPECT_EQ(c.state, CommState::kAvailable);
+    if (c.liid == "LIID-NEW") {
+      EXPECT_EQ(c.state, CommState::kAvailable);
+    }
   }
   ASSERT_TRUE((*st)->Close().ok());
   fs::remove_all(dir);

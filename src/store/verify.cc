@@ -237,8 +237,14 @@ void SegmentReader::CheckRecord() {
                                       ", communication ", h.comm_id, ", handover ", h.handover,
                                       ", body ", rec_.body.size(), " bytes)"));
     }
+    // A copy kept by a range destruction comes after its original.
+    if (h.rewritten_from && *h.rewritten_from >= h.leaf_index) {
+      pending_.push_back(base::StrCat(Name(), " claims to be a copy of leaf ", *h.rewritten_from,
+                                      ", which is not an earlier record"));
+    }
   } else {
-    if (h.key_id != 0 || h.comm_id != 0 || !h.liid.empty() || h.kind < 1 || h.kind > 3) {
+    if (h.key_id != 0 || h.comm_id != 0 || !h.liid.empty() || h.kind < 1 || h.kind > 3 ||
+        h.rewritten_from) {
       pending_.push_back(base::StrCat(Name(), " is a malformed system record (kind ", h.kind,
                                       ", key ", h.key_id, ")"));
     }
@@ -335,6 +341,7 @@ struct SliceAgg {
   uint64_t first_leaf = UINT64_MAX, last_leaf = 0;
   uint64_t first_offset = UINT64_MAX, end_offset = 0;
   uint64_t records = 0, bytes = 0;
+  uint64_t copies = 0;        // records with rewritten_from (a slice holds only copies or none)
   int64_t start_us = INT64_MAX, end_us = INT64_MIN;
   std::string first_record;   // name of its first record, for messages
 };
@@ -630,6 +637,7 @@ void Verifier::Record(SegmentReader& reader) {
     a.first_offset = std::min(a.first_offset, reader.offset());
     a.end_offset = std::max(a.end_offset, reader.offset() + rec.framed_size);
     ++a.records;
+    if (h.rewritten_from) ++a.copies;
     a.bytes += rec.body.size() >= kGcmTagBytes ? rec.body.size() - kGcmTagBytes : 0;
     a.start_us = std::min(a.start_us, h.received_us);
     a.end_us = std::max(a.end_us, h.received_us);
@@ -752,10 +760,14 @@ absl::Status Verifier::CheckIndex() {
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> comm_sums;   // comm -> records, bytes
   for (const SliceRow& s : slices) {
     described.insert(s.key_id);
-    auto& sum = comm_sums[s.comm_id];
-    sum.first += s.records;
-    sum.second += s.bytes;
     auto it = slices_.find(s.key_id);
+    // Copies that a range destruction re-encrypted are counted in their communication once, as
+    // the originals they are.
+    if (it == slices_.end() || it->second.copies == 0) {
+      auto& sum = comm_sums[s.comm_id];
+      sum.first += s.records;
+      sum.second += s.bytes;
+    }
     const std::string row = base::StrCat("index row slice key ", s.key_id);
     if (it == slices_.end()) {
       Problem(base::StrCat(row, ": records ", s.records, " in catalog, 0 in segment ",
@@ -783,6 +795,10 @@ absl::Status Verifier::CheckIndex() {
     if (!a.other_segments.empty()) {
       diffs.push_back(base::StrCat("its records are also in segment ", *a.other_segments.begin(),
                                    ", which the row cannot describe"));
+    }
+    if (a.copies != 0 && a.copies != a.records) {
+      diffs.push_back(base::StrCat("its key holds ", a.copies, " rewritten copies and ",
+                                   a.records - a.copies, " original records"));
     }
     if (!diffs.empty()) {
       std::string msg = row + ": " + diffs[0];

@@ -19,7 +19,8 @@
 //     higher tile recomputed and compared;
 //  5. the recomputed root against the catalog and the signed checkpoint(s), including that an
 //     earlier checkpoint is a prefix of today's log;
-//  6. the index rows (slices, communications, segments) against what the segments hold;
+//  6. the index rows (slices, communications, segments) against what the segments hold (a
+//     communication's counts leave out the re-encrypted copies a range destruction kept);
 //  7. the signatures of the store's own system records (destruction, recovery).
 // Reads segments in bounded chunks (a few MiB per segment), never the whole store.
 //
