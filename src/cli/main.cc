@@ -1,9 +1,14 @@
 // tapvault: one binary, one subcommand per task. Flags only; the work is done by the components.
 #include <CLI/CLI.hpp>
 
+#include "absl/synchronization/mutex.h"
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
+  // Debian's Abseil is built without NDEBUG, so every absl::Mutex::Lock also runs lock-order
+  // (deadlock) detection under a global lock: measurable on the ingest path, which takes several
+  // mutexes per PDU. The test binaries keep the detection on; the product turns it off.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"tapvault: LEMF back end for ETSI lawful-interception handover"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "tapvault 0.1.0");

@@ -3,7 +3,11 @@
 // the listed PDUs of one LIID + CIN + dataType (IRI or CC), concatenated in the listed order;
 // a signature PDU carries a signature over earlier hash PDUs of the same LIID + CIN + dataType.
 // Checks may arrive before the PDUs they cover, so both sides wait for each other:
-// - the encodings of recent IRI/CC PDUs are kept (copied) in a bounded buffer;
+// - the encodings of recent IRI/CC PDUs are kept (copied) in a bounded buffer: one ring buffer
+//   per LIID + CIN + dataType, so buffering a PDU costs a copy and no allocation in the steady
+//   state. The bounds count encoding bytes; the rings add slack (they double as they grow, and a
+//   ring that is mostly unused is shrunk by the next ExpirePending, or freed when the memory
+//   bound empties it);
 // - a hash check whose PDUs are not all there yet stays pending until they arrive or it expires.
 //
 //   ingest::IntegrityVerifier verifier({}, [&](const IntegrityResult& r) { sink.OnIntegrityResult(r); });
@@ -26,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -43,7 +48,7 @@ namespace tapvault::ingest {
 
 struct IntegrityVerifierOptions {
   size_t max_buffered_bytes = 64u << 20;   // PDU encodings kept, over all keys
-  size_t max_pdus_per_key = 8192;          // encodings kept per LIID+CIN+type
+  size_t max_pdus_per_key = 8192;          // encodings kept per LIID+CIN+type (oldest out first)
   size_t max_pending_per_key = 256;        // checks waiting for their PDUs
   size_t max_hash_records_per_key = 1024;  // hash PDUs kept for later signature checks
   int64_t pending_timeout_us = 120LL * 1000000;
@@ -83,28 +88,58 @@ class IntegrityVerifier {
     uint8_t hash_algorithm = 2;
     std::string check_value;
     int64_t deadline_us = 0;
+    uint32_t covered_min = 0, covered_max = 0;  // range of result.covered: a cheap first test
   };
   struct HashRecord {
     std::string ic_contents;  // content octets of integrityCheck [0]
   };
-  struct KeyState {
-    std::map<uint32_t, std::string> encodings;       // seq -> complete PDU encoding
-    std::deque<Pending> pending;
-    std::map<uint32_t, HashRecord> hash_records;     // hash PDU seq -> its IntegrityCheck contents
-    int64_t last_seen_us = 0;
+  // The state of one LIID + CIN + dataType: its buffered encodings (a ring), pending checks and
+  // hash records. Defined in the .cc.
+  struct KeyState;
+  // LIID + CIN + dataType with its hash, computed once per PDU (it also picks the shard). In the
+  // map, `liid` views the KeyState's own copy; in lookups, the PDU.
+  struct KeyRef {
+    std::string_view liid;
+    uint32_t cin = 0;
+    uint8_t data_type = 0;
+    size_t hash = 0;
+    bool operator==(const KeyRef& o) const {
+      return cin == o.cin && data_type == o.data_type && liid == o.liid;
+    }
+  };
+  struct KeyRefHash {
+    size_t operator()(const KeyRef& k) const { return k.hash; }
+  };
+  // Encodings in arrival order over the shard: serials first..last of `key` (consecutive PDUs
+  // of one key share an entry). Serials whose encoding is gone (checked, evicted, replaced) are
+  // skipped.
+  struct FifoEntry {
+    KeyState* key;
+    uint64_t first;
+    uint64_t last;
   };
   struct Shard {
     mutable absl::Mutex mu;
-    absl::flat_hash_map<std::string, KeyState> keys ABSL_GUARDED_BY(mu);
-    // FIFO of (key, seq, bytes) for the global memory bound.
-    std::deque<std::pair<std::string, uint32_t>> order ABSL_GUARDED_BY(mu);
-    size_t bytes ABSL_GUARDED_BY(mu) = 0;
+    absl::flat_hash_map<KeyRef, std::unique_ptr<KeyState>, KeyRefHash> keys ABSL_GUARDED_BY(mu);
+    // FIFO over all keys of the shard, for the global memory bound. A KeyState leaves `keys`
+    // only together with its entries here (ExpirePending), so `key` never dangles.
+    std::deque<FifoEntry> order ABSL_GUARDED_BY(mu);
+    size_t bytes ABSL_GUARDED_BY(mu) = 0;  // encoding bytes kept
+    size_t live ABSL_GUARDED_BY(mu) = 0;   // encodings kept
     IntegrityCounts counts ABSL_GUARDED_BY(mu);
+    KeyState* last_key ABSL_GUARDED_BY(mu) = nullptr;  // of the previous Get: streams come in runs
+
+    KeyState& Get(const KeyRef& ref) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   };
   static constexpr size_t kShards = 16;
 
   IntegrityVerifier(IntegrityVerifierOptions options, ResultCallback on_result);
-  Shard& ShardFor(const std::string& key);
+  static KeyRef MakeKeyRef(std::string_view liid, uint32_t cin, uint8_t data_type);
+  Shard& ShardFor(const KeyRef& key);
+  // Buffers one IRI/CC encoding and completes the pending checks it was the last missing PDU of.
+  void BufferEncoding(Shard& shard, KeyState& ks, uint32_t seq, base::Bytes raw,
+                      std::vector<IntegrityResult>& done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  static bool SkipGone(FifoEntry& e);
   // Tries to complete `p` against `ks`; true if it finished (result in p.result).
   bool TryComplete(Shard& shard, KeyState& ks, Pending& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   void CountLocked(Shard& shard, IntegrityOutcome o) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);

@@ -7,7 +7,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <optional>
+#include <random>
 
+#include "base/strings.h"
 #include "ber/writer.h"
 #include "gtest/gtest.h"
 #include "ingest/collecting_sink.h"
@@ -284,6 +288,322 @@ TEST(IntegrityVerifierTest, MemoryIsBounded) {
     (*v)->ObservePdu(decoded, base::AsBytes(pdu), 1, base::Now());
   }
   EXPECT_GT((*v)->Counts().evicted_pdus, 9000u);
+}
+
+// Direct-drive helpers for the buffer tests below: PDUs of any LIID/CIN, observed without a
+// Session (the verifier sees exactly what the test sends, in that order).
+std::string CcOf(std::string_view liid, uint32_t cin, uint32_t seq, std::string_view content) {
+  proto::PsHeader h = Header(seq, "coll");
+  h.liid = liid;
+  h.cin = cin;
+  return Str(proto::li_ps::EncodeCcPdu(
+      h, {.contents = [&](ber::Writer& w) { proto::ipaccess::WriteCc(w, base::AsBytes(content)); }},
+      kOpenLiLengths));
+}
+
+std::string HashOf(std::string_view liid, uint32_t cin, uint32_t seq,
+                   const std::vector<uint32_t>& covered, std::string_view digest) {
+  proto::IntegrityCheck ic;
+  ic.sequence_numbers = covered;
+  ic.check_type = 1;
+  ic.data_type = 2;  // CC
+  ic.hash_algorithm = 2;
+  ic.check_value = base::AsBytes(digest);
+  proto::PsHeader h = Header(seq, "med-1");
+  h.liid = liid;
+  h.cin = cin;
+  return Str(proto::li_ps::EncodeIntegrityPdu(h, ic, kOpenLiLengths));
+}
+
+std::string Digest(const std::vector<const std::string*>& pdus) {
+  std::vector<base::Bytes> parts;
+  for (const std::string* p : pdus) parts.push_back(base::AsBytes(*p));
+  auto d = IntegrityHash(2, parts);
+  EXPECT_TRUE(d.ok());
+  return d.ok() ? *d : "";
+}
+
+void Observe(IntegrityVerifier& v, const std::string& raw,
+             base::Timestamp now = base::Timestamp{1'000'000}) {
+  proto::PsPdu pdu;
+  ASSERT_TRUE(proto::li_ps::DecodePsPdu(base::AsBytes(raw), pdu).ok());
+  v.ObservePdu(pdu, base::AsBytes(raw), 7, now);
+}
+
+struct Results {
+  std::vector<IntegrityResult> all;
+  IntegrityVerifier::ResultCallback Callback() {
+    return [this](const IntegrityResult& r) { all.push_back(r); };
+  }
+  // Outcome of the hash check with this sequence number (kIncomplete if not reported yet).
+  std::optional<IntegrityOutcome> Of(uint32_t check_seq, uint32_t cin = 77) const {
+    for (const auto& r : all) {
+      if (r.check_sequence_number == check_seq && r.cin == cin) return r.outcome;
+    }
+    return std::nullopt;
+  }
+};
+
+// Thousands of PDUs with a hash every 64 (sizes varying so the ring wraps at odd offsets and
+// grows): every check verifies and nothing is evicted.
+TEST(IntegrityVerifierBufferTest, LongStreamWithHashesVerifiesThroughRingWraps) {
+  Results res;
+  auto v = IntegrityVerifier::Create({}, res.Callback());
+  ASSERT_TRUE(v.ok());
+  uint32_t seq = 0, hash_seq = 0;
+  for (int block = 0; block < 80; ++block) {
+    std::vector<std::string> pdus;
+    std::vector<uint32_t> covered;
+    const size_t n = 1 + (block * 37) % 100;  // 1..100 PDUs per block
+    for (size_t i = 0; i < n; ++i) {
+      covered.push_back(seq);
+      pdus.push_back(CcOf("L1", 77, seq, std::string(10 + (seq * 13) % 700, char('a' + seq % 26))));
+      ++seq;
+      Observe(**v, pdus.back());
+    }
+    std::vector<const std::string*> ptrs;
+    for (const auto& p : pdus) ptrs.push_back(&p);
+    Observe(**v, HashOf("L1", 77, hash_seq++, covered, Digest(ptrs)));
+  }
+  IntegrityCounts c = (*v)->Counts();
+  EXPECT_EQ(c.verified, 80u);
+  EXPECT_EQ(c.mismatch + c.incomplete + c.evicted_pdus, 0u);
+}
+
+// An uncovered PDU at the front pins the ring while thousands behind it are checked and freed:
+// the ring compacts instead of growing, and the pinned PDU can still be verified at the end.
+TEST(IntegrityVerifierBufferTest, PinnedOldestPduSurvivesCompaction) {
+  Results res;
+  auto v = IntegrityVerifier::Create({}, res.Callback());
+  ASSERT_TRUE(v.ok());
+  const std::string pinned = CcOf("L1", 77, 0, "the first one");
+  Observe(**v, pinned);
+  uint32_t seq = 1, hash_seq = 0;
+  for (int block = 0; block < 200; ++block) {
+    std::vector<std::string> pdus;
+    std::vector<uint32_t> covered;
+    for (int i = 0; i < 16; ++i) {
+      covered.push_back(seq);
+      pdus.push_back(CcOf("L1", 77, seq++, std::string(300, 'x')));
+      Observe(**v, pdus.back());
+    }
+    std::vector<const std::string*> ptrs;
+    for (const auto& p : pdus) ptrs.push_back(&p);
+    Observe(**v, HashOf("L1", 77, hash_seq++, covered, Digest(ptrs)));
+  }
+  (*v)->ExpirePending(base::Timestamp{2'000'000});  // shrinks rings that are mostly empty
+  Observe(**v, HashOf("L1", 77, hash_seq, {0}, Digest({&pinned})));
+  EXPECT_EQ(res.Of(hash_seq), IntegrityOutcome::kVerified);
+  EXPECT_EQ((*v)->Counts().verified, 201u);
+}
+
+// Reordered PDUs, a re-sent sequence number with other bytes (the latest encoding is the one
+// kept, as before) and a 32-bit wrap of the sequence number.
+TEST(IntegrityVerifierBufferTest, ReorderedResentAndWrappingSequenceNumbers) {
+  Results res;
+  auto v = IntegrityVerifier::Create({}, res.Callback());
+  ASSERT_TRUE(v.ok());
+  std::map<uint32_t, std::string> pdu;
+  for (uint32_t s : {10u, 11u, 13u, 12u, 14u, 16u, 15u}) {
+    pdu[s] = CcOf("L1", 77, s, base::StrCat("pdu ", s));
+    Observe(**v, pdu[s]);
+  }
+  const std::string old12 = pdu[12];
+  pdu[12] = CcOf("L1", 77, 12, "pdu 12, sent again with other bytes");
+  Observe(**v, pdu[12]);
+  // Covered in an order other than arrival order.
+  Observe(**v, HashOf("L1", 77, 1, {12, 10, 11}, Digest({&pdu[12], &pdu[10], &pdu[11]})));
+  EXPECT_EQ(res.Of(1), IntegrityOutcome::kVerified);
+  Observe(**v, HashOf("L1", 77, 2, {13, 14}, Digest({&pdu[13], &old12})));
+  EXPECT_EQ(res.Of(2), IntegrityOutcome::kMismatch);
+  Observe(**v, HashOf("L1", 77, 3, {15, 16}, Digest({&pdu[15], &pdu[16]})));
+  EXPECT_EQ(res.Of(3), IntegrityOutcome::kVerified);
+
+  std::vector<uint32_t> covered;
+  std::vector<std::string> wrap;
+  for (uint32_t s = 0xfffffff0u; s != 0x10u; ++s) {
+    covered.push_back(s);
+    wrap.push_back(CcOf("L1", 77, s, "around the wrap"));
+    Observe(**v, wrap.back());
+  }
+  std::vector<const std::string*> ptrs;
+  for (const auto& p : wrap) ptrs.push_back(&p);
+  Observe(**v, HashOf("L1", 77, 4, covered, Digest(ptrs)));
+  EXPECT_EQ(res.Of(4), IntegrityOutcome::kVerified);
+  EXPECT_EQ((*v)->Counts().evicted_pdus, 0u);
+}
+
+// The per-key bound keeps the newest max_pdus_per_key encodings and counts the rest as evicted.
+TEST(IntegrityVerifierBufferTest, PerKeyBoundEvictsOldest) {
+  Results res;
+  auto v = IntegrityVerifier::Create({.max_pdus_per_key = 100}, res.Callback());
+  ASSERT_TRUE(v.ok());
+  std::vector<std::string> pdus;
+  for (uint32_t s = 0; s < 150; ++s) {
+    pdus.push_back(CcOf("L1", 77, s, "payload"));
+    Observe(**v, pdus.back());
+  }
+  EXPECT_EQ((*v)->Counts().evicted_pdus, 50u);
+  Observe(**v, HashOf("L1", 77, 1, {50, 149}, Digest({&pdus[50], &pdus[149]})));
+  EXPECT_EQ(res.Of(1), IntegrityOutcome::kVerified);
+  Observe(**v, HashOf("L1", 77, 2, {49}, Digest({&pdus[49]})));
+  EXPECT_FALSE(res.Of(2).has_value());  // waits for a PDU that is gone
+  (*v)->ExpireAll();
+  EXPECT_EQ(res.Of(2), IntegrityOutcome::kIncomplete);
+}
+
+// The global bound (max_buffered_bytes / 16 per shard) keeps the newest encodings of a key.
+TEST(IntegrityVerifierBufferTest, GlobalBoundKeepsNewestBytes) {
+  std::vector<std::string> pdus;
+  for (uint32_t s = 1000; s < 1100; ++s) pdus.push_back(CcOf("L1", 77, s, "same size"));
+  const size_t size = pdus[0].size();
+  for (const auto& p : pdus) ASSERT_EQ(p.size(), size);
+  Results res;
+  auto v = IntegrityVerifier::Create({.max_buffered_bytes = 16 * 10 * size}, res.Callback());
+  ASSERT_TRUE(v.ok());
+  for (const auto& p : pdus) Observe(**v, p);
+  EXPECT_EQ((*v)->Counts().evicted_pdus, 90u);
+  Observe(**v, HashOf("L1", 77, 1, {1090, 1099}, Digest({&pdus[90], &pdus[99]})));
+  EXPECT_EQ(res.Of(1), IntegrityOutcome::kVerified);
+  Observe(**v, HashOf("L1", 77, 2, {1089}, Digest({&pdus[89]})));
+  EXPECT_FALSE(res.Of(2).has_value());
+}
+
+// Many keys share the shards; idle keys are dropped by ExpirePending and the memory bound keeps
+// evicting across the keys created after (the FIFO must not refer to the dropped ones; ASan).
+TEST(IntegrityVerifierBufferTest, IdleKeysDroppedThenBoundStillWorks) {
+  Results res;
+  auto v = IntegrityVerifier::Create({.max_buffered_bytes = 64 * 1024}, res.Callback());
+  ASSERT_TRUE(v.ok());
+  const base::Timestamp t0{1'000'000};
+  for (uint32_t round = 0; round < 3; ++round) {
+    const base::Timestamp now{t0.unix_us + round * 1000LL * 1000000};
+    std::map<uint32_t, std::vector<std::string>> by_cin;
+    for (uint32_t s = 0; s < 40; ++s) {
+      for (uint32_t cin = 0; cin < 64; ++cin) {
+        by_cin[cin].push_back(CcOf(base::StrCat("LIID", round % 2), cin, s, std::string(200, 'p')));
+        Observe(**v, by_cin[cin].back(), now);
+      }
+    }
+    // The newest PDU of every key is still there.
+    for (uint32_t cin = 0; cin < 64; ++cin) {
+      Observe(**v,
+              HashOf(base::StrCat("LIID", round % 2), cin, 100 + round, {39},
+                     Digest({&by_cin[cin].back()})),
+              now);
+      EXPECT_EQ(res.Of(100 + round, cin), IntegrityOutcome::kVerified) << round << " " << cin;
+    }
+    (*v)->ExpirePending(base::Timestamp{now.unix_us + 500LL * 1000000});  // all keys idle
+  }
+  EXPECT_GT((*v)->Counts().evicted_pdus, 0u);
+}
+
+// Against a reference model of the documented semantics (bounds not reached): random streams
+// of several keys with reordering, re-sent sequence numbers, and hashes that come before or
+// after their PDUs, cover missing ones, or carry a wrong digest. Same outcomes, same order.
+TEST(IntegrityVerifierBufferTest, MatchesReferenceModelOnRandomStreams) {
+  struct Model {
+    struct Check {
+      uint32_t check_seq;
+      std::vector<uint32_t> covered;
+      std::string digest;
+    };
+    std::map<uint32_t, std::map<uint32_t, std::string>> enc;  // cin -> seq -> encoding
+    std::map<uint32_t, std::vector<Check>> pending;
+    std::vector<std::pair<uint32_t, IntegrityOutcome>> out;  // check seq, outcome
+    bool TryComplete(uint32_t cin, const Check& c) {
+      std::vector<base::Bytes> parts;
+      for (uint32_t s : c.covered) {
+        auto it = enc[cin].find(s);
+        if (it == enc[cin].end()) return false;
+        parts.push_back(base::AsBytes(it->second));
+      }
+      auto d = IntegrityHash(2, parts);
+      out.emplace_back(c.check_seq, d.ok() && *d == c.digest ? IntegrityOutcome::kVerified
+                                                             : IntegrityOutcome::kMismatch);
+      for (uint32_t s : c.covered) enc[cin].erase(s);
+      return true;
+    }
+    void Pdu(uint32_t cin, uint32_t seq, const std::string& raw) {
+      enc[cin][seq] = raw;
+      auto& p = pending[cin];
+      for (auto it = p.begin(); it != p.end();) {
+        if (std::find(it->covered.begin(), it->covered.end(), seq) != it->covered.end() &&
+            TryComplete(cin, *it)) {
+          it = p.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    void Hash(uint32_t cin, Check c) {
+      if (!TryComplete(cin, c)) pending[cin].push_back(std::move(c));
+    }
+  };
+
+  for (uint32_t trial = 0; trial < 6; ++trial) {
+    std::mt19937 rng(trial);
+    auto rnd = [&](uint32_t n) { return static_cast<uint32_t>(rng() % n); };
+    Model model;
+    std::vector<std::pair<uint32_t, IntegrityOutcome>> got;
+    auto v = IntegrityVerifier::Create({}, [&](const IntegrityResult& r) {
+      got.emplace_back(r.check_sequence_number, r.outcome);
+    });
+    ASSERT_TRUE(v.ok());
+    std::map<uint32_t, uint32_t> next_seq;
+    std::map<uint32_t, std::map<uint32_t, std::string>> sent;  // what was sent, for digests
+    uint32_t check_seq = 0;
+    for (int step = 0; step < 3000; ++step) {
+      const uint32_t cin = rnd(3);
+      const uint32_t r = rnd(100);
+      if (r < 80) {
+        uint32_t seq = next_seq[cin]++;
+        if (r < 8 && seq > 5) seq -= 1 + rnd(5);  // late or re-sent
+        if (r < 2) seq += 3;                      // early
+        std::string raw = CcOf("L1", cin, seq, std::string(1 + rnd(400), char('a' + rnd(26))));
+        sent[cin][seq] = raw;
+        model.Pdu(cin, seq, raw);
+        Observe(**v, raw);
+      } else if (next_seq[cin] > 0) {
+        Model::Check c;
+        c.check_seq = check_seq++;
+        const uint32_t n = 1 + rnd(20);
+        const uint32_t top = next_seq[cin] + (r < 85 ? 2 : 0);  // sometimes ahead of the stream
+        for (uint32_t i = 0; i < n; ++i) c.covered.push_back(top > 30 ? top - rnd(30) : rnd(top));
+        std::vector<base::Bytes> parts;
+        for (uint32_t s : c.covered) {
+          auto it = sent[cin].find(s);
+          parts.push_back(base::AsBytes(it == sent[cin].end() ? std::string_view("?")
+                                                              : std::string_view(it->second)));
+        }
+        auto d = IntegrityHash(2, parts);
+        ASSERT_TRUE(d.ok());
+        c.digest = r < 82 ? std::string(32, 'z') : *d;  // some are simply wrong
+        std::string raw = HashOf("L1", cin, c.check_seq, c.covered, c.digest);
+        model.Hash(cin, c);
+        Observe(**v, raw);
+      }
+      ASSERT_EQ(got, model.out) << "trial " << trial << " step " << step;
+    }
+    // The rest expire as incomplete (in key order, which differs: compare as sets).
+    (*v)->ExpireAll();
+    size_t still_pending = 0;
+    for (const auto& [cin, checks] : model.pending) {
+      for (const auto& c : checks) {
+        model.out.emplace_back(c.check_seq, IntegrityOutcome::kIncomplete);
+      }
+      still_pending += checks.size();
+    }
+    std::sort(got.begin(), got.end());
+    std::sort(model.out.begin(), model.out.end());
+    EXPECT_EQ(got, model.out) << "trial " << trial;
+    // The stream exercised every outcome.
+    IntegrityCounts c = (*v)->Counts();
+    EXPECT_GT(c.verified, 10u);
+    EXPECT_GT(c.mismatch, 10u);
+    EXPECT_GT(still_pending, 0u);
+    EXPECT_EQ(c.evicted_pdus, 0u);
+  }
 }
 
 }  // namespace
