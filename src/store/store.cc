@@ -35,6 +35,7 @@
 #include "store/internal/file_util.h"
 #include "store/internal/keys.h"
 #include "store/internal/tile_writer.h"
+#include "store/segment_store.h"
 #include "tlog/dir_tile_store.h"
 #include "tlog/merkle.h"
 #include "tlog/note.h"
@@ -256,7 +257,8 @@ absl::Status InitStore(const InitOptions& options) {
 
 class Store::Impl {
  public:
-  explicit Impl(StoreOptions options) : opt_(std::move(options)), tiles_(LogDir(opt_.dir)) {}
+  explicit Impl(StoreOptions options)
+      : opt_(std::move(options)), tiles_(LogDir(opt_.dir)), segments_(NewFileSegmentStore(opt_.dir)) {}
   ~Impl();
 
   absl::Status Start();
@@ -339,8 +341,7 @@ class Store::Impl {
     }
   };
   struct SegFile {
-    int fd = -1;
-    std::string path;          // absolute
+    std::string name;          // in segments_ (the catalog's relative path)
     std::string liid;
     uint64_t committed = 0;    // durable, in the catalog
     uint64_t written = 0;      // bytes written (committed + this batch)
@@ -428,6 +429,7 @@ class Store::Impl {
   std::string origin_;
   uint32_t run_id_ = 0;
   tlog::DirTileStore tiles_;
+  std::unique_ptr<SegmentStore> segments_;   // content bytes; the catalog says what is committed
   std::unique_ptr<internal::TileWriter> tile_writer_;   // full tiles and bundles, off the commit
 
   metrics::Counter* m_records_ = nullptr;
@@ -578,20 +580,20 @@ absl::Status Store::Impl::Recover() {
   }
   for (const SegmentRow& row : segments) {
     known.insert(row.path);
-    std::string path = JoinPath(opt_.dir, row.path);
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
+    absl::StatusOr<uint64_t> present = segments_->Size(row.path);
+    if (absl::IsNotFound(present.status())) {
       return absl::DataLossError(base::StrCat("store: segment ", row.path,
                                               " is missing; run `tapvault verify`"));
     }
-    uint64_t size = static_cast<uint64_t>(st.st_size);
+    RETURN_IF_ERROR(present.status());
+    const uint64_t size = *present;
     if (size < row.committed_bytes) {
       return absl::DataLossError(base::StrCat("store: segment ", row.path, " is shorter (", size,
                                               " bytes) than committed (", row.committed_bytes,
                                               "); run `tapvault verify`"));
     }
     if (size > row.committed_bytes) {
-      cuts.emplace_back(path, row.committed_bytes);  // once it is on record, below
+      cuts.emplace_back(row.path, row.committed_bytes);  // once it is on record, below
       recovered.push_back({{"event", "torn_tail_cut"},
                            {"segment", row.id},
                            {"path", row.path},
@@ -608,40 +610,21 @@ absl::Status Store::Impl::Recover() {
       }
     }
     SegFile f;
-    f.path = path;
+    f.name = row.path;
     f.liid = row.liid;
     f.committed = f.written = row.committed_bytes;
     f.records = row.records;
-    if (!row.sealed) {
-      f.fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-      if (f.fd < 0) return ErrnoStatus(errno, "open", path);
-    }
     segfiles_[row.id] = f;
   }
   // Segment files the catalog never heard of were created by a batch that did not commit.
-  std::string seg_root = JoinPath(opt_.dir, "segments");
   std::vector<std::string> orphans;
-  if (DIR* d = ::opendir(seg_root.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string name = e->d_name;
-      if (name == "." || name == "..") continue;
-      std::string sub = JoinPath(seg_root, name);
-      if (DIR* d2 = ::opendir(sub.c_str())) {
-        while (dirent* f = ::readdir(d2)) {
-          std::string fname = f->d_name;
-          if (fname.size() < 4 || fname.substr(fname.size() - 4) != ".seg") continue;
-          std::string rel = "segments/" + name + "/" + fname;
-          if (!known.count(rel)) orphans.push_back(rel);
-        }
-        ::closedir(d2);
-      }
-    }
-    ::closedir(d);
+  ASSIGN_OR_RETURN(std::vector<std::string> present, segments_->List());
+  for (std::string& name : present) {
+    if (!known.count(name)) orphans.push_back(std::move(name));
   }
   for (const std::string& rel : orphans) {
-    struct stat st{};
-    ::stat(JoinPath(opt_.dir, rel).c_str(), &st);
-    recovered.push_back({{"event", "orphan_segment_removed"}, {"path", rel}, {"bytes", st.st_size}});
+    const uint64_t bytes = segments_->Size(rel).value_or(0);
+    recovered.push_back({{"event", "orphan_segment_removed"}, {"path", rel}, {"bytes", bytes}});
   }
   // What recovery does is committed to the catalog before it does it: a crash right after a cut
   // would otherwise leave it unrecorded forever (the next start finds nothing left to cut). Cuts
@@ -654,21 +637,8 @@ absl::Status Store::Impl::Recover() {
     }
     RETURN_IF_ERROR(catalog_->Commit(batch));
   }
-  for (const auto& [path, committed] : cuts) {
-    if (::truncate(path.c_str(), static_cast<off_t>(committed)) != 0) {
-      return ErrnoStatus(errno, "truncate", path);
-    }
-    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd >= 0) {
-      ::fsync(fd);
-      ::close(fd);
-    }
-  }
-  for (const std::string& rel : orphans) {
-    std::string path = JoinPath(opt_.dir, rel);
-    if (::unlink(path.c_str()) != 0) return ErrnoStatus(errno, "unlink", path);
-    RETURN_IF_ERROR(internal::SyncDir(internal::DirName(path)));
-  }
+  for (const auto& [name, committed] : cuts) RETURN_IF_ERROR(segments_->Truncate(name, committed));
+  for (const std::string& rel : orphans) RETURN_IF_ERROR(segments_->Remove(rel));
   RETURN_IF_ERROR(RegenerateTiles());
   RETURN_IF_ERROR(CleanupMasterVersions());
   checkpoint_size_ = UINT64_MAX;
@@ -701,11 +671,27 @@ absl::Status Store::Impl::RegenerateTiles() {
     }
   }
   if (from > size) from = 0, edge.clear();
+  // The entries of the bundle `from` falls in, read before RemoveBeyond: once `size` completes
+  // that bundle, RemoveBeyond deletes its partial files, and (full tiles being written by the
+  // tile thread after each commit) its full file may not have been written before the crash.
+  std::vector<std::string> bundle;
+  if (from < size && from % kBundleWidth != 0) {
+    auto b = tiles_.ReadEntries(from / kBundleWidth, from % kBundleWidth);
+    auto decoded = b.ok() ? tlog::DecodeEntryBundle(base::AsBytes(*b))
+                          : absl::StatusOr<std::vector<std::string>>(b.status());
+    if (decoded.ok() && decoded->size() == from % kBundleWidth) {
+      bundle = std::move(*decoded);
+    } else {
+      from = 0;   // without them, rebuild everything rather than write a short bundle
+      edge.clear();
+    }
+  }
   RETURN_IF_ERROR(tiles_.RemoveBeyond(size));
   if (from == size) return absl::OkStatus();
   auto resumed = tlog::TreeBuilder::Resume(from, base::AsBytes(edge));
   if (!resumed.ok()) {
     from = 0;
+    bundle.clear();
     resumed = tlog::TreeBuilder();
   }
   tlog::TreeBuilder rebuild = std::move(*resumed);
@@ -724,16 +710,12 @@ absl::Status Store::Impl::RegenerateTiles() {
     const bool system = f.liid.empty();
     auto so = start_offset.find(id);
     if (!system && so == start_offset.end()) continue;
-    int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ErrnoStatus(errno, "open", f.path);
     std::string head(std::min<uint64_t>(f.committed, 4096), '\0');
-    absl::Status rs = internal::PReadAll(fd, head.data(), head.size(), 0, f.path);
+    RETURN_IF_ERROR(segments_->Read(f.name, 0, head.size(), head.data()));
     ASSIGN_OR_RETURN(auto hdr, DecodeSegmentHeader(base::AsBytes(head)));
     uint64_t begin = system ? hdr.second : std::max<uint64_t>(hdr.second, so->second);
     std::string data(f.committed - std::min(begin, f.committed), '\0');
-    if (rs.ok()) rs = internal::PReadAll(fd, data.data(), data.size(), begin, f.path);
-    ::close(fd);
-    RETURN_IF_ERROR(rs);
+    RETURN_IF_ERROR(segments_->Read(f.name, begin, data.size(), data.data()));
     size_t pos = 0;
     while (pos < data.size()) {
       ASSIGN_OR_RETURN(ParsedRecord rec, ParseRecord(base::AsBytes(data).subspan(pos)));
@@ -749,14 +731,7 @@ absl::Status Store::Impl::RegenerateTiles() {
                                             "; run `tapvault verify`"));
   }
   std::vector<tlog::TreeBuilder::FullTile> completed;
-  std::vector<std::string> bundle;
   uint64_t bundle_start = from - from % kBundleWidth;
-  if (from % kBundleWidth != 0) {
-    auto b = tiles_.ReadEntries(from / kBundleWidth, from % kBundleWidth);
-    if (b.ok()) {
-      ASSIGN_OR_RETURN(bundle, tlog::DecodeEntryBundle(base::AsBytes(*b)));
-    }
-  }
   for (auto& [idx, entry] : entries) {
     completed.clear();
     rebuild.Append(tlog::LeafHash(base::AsBytes(entry)), &completed);
@@ -1240,21 +1215,14 @@ void Store::Impl::WriterLoop() {
 }
 
 absl::Status Store::Impl::OpenSegmentFile(const SegmentRow& row) {
-  std::string path = JoinPath(opt_.dir, row.path);
-  RETURN_IF_ERROR(internal::MakeDirs(internal::DirName(path), 0700));
-  // A file left by an earlier failed attempt of this same batch is rewritten.
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoStatus(errno, "create", path);
   SegFile f;
-  f.fd = fd;
-  f.path = path;
+  f.name = row.path;
   f.liid = row.liid;
   f.is_new = true;
   segfiles_[row.id] = f;
+  // A segment left by an earlier failed attempt of this same batch is replaced.
   std::string header = EncodeSegmentHeader({row.id, row.created_us, row.liid});
-  RETURN_IF_ERROR(internal::PWriteAll(fd, header, 0, path));
-  if (::fdatasync(fd) != 0) return ErrnoStatus(errno, "fdatasync", path);
-  RETURN_IF_ERROR(internal::SyncDir(internal::DirName(path)));
+  RETURN_IF_ERROR(segments_->Create(row.path, header));
   segfiles_[row.id].written = header.size();
   return absl::OkStatus();
 }
@@ -1267,13 +1235,12 @@ void Store::Impl::RollBack(const tlog::TreeBuilder& tree, const std::string& edg
   for (auto it = segfiles_.begin(); it != segfiles_.end();) {
     SegFile& f = it->second;
     if (f.is_new) {
-      if (f.fd >= 0) ::close(f.fd);
-      ::unlink(f.path.c_str());
+      (void)segments_->Remove(f.name);   // if this fails too, recovery removes the orphan
       it = segfiles_.erase(it);
       continue;
     }
-    if (f.written != f.committed && f.fd >= 0) {
-      if (::ftruncate(f.fd, static_cast<off_t>(f.committed)) == 0) f.written = f.committed;
+    if (f.written != f.committed && segments_->Truncate(f.name, f.committed).ok()) {
+      f.written = f.committed;
     }
     ++it;
   }
@@ -1289,18 +1256,17 @@ absl::Status Store::Impl::CommitBatch(Batch& queued, Rows& rows) {
     // Records of one segment are consecutive bytes of one run: one write per segment.
     for (auto& [id, run] : queued.runs) {
       auto f = segfiles_.find(id);
-      if (f == segfiles_.end() || f->second.fd < 0) {
+      if (f == segfiles_.end()) {
         return absl::InternalError(base::StrCat("store: segment ", id, " is not open"));
       }
       if (f->second.written != run.first_offset) {
         return absl::InternalError(base::StrCat("store: segment ", id, " offset mismatch"));
       }
-      RETURN_IF_ERROR(internal::PWriteAll(f->second.fd, run.bytes, run.first_offset, f->second.path));
+      RETURN_IF_ERROR(segments_->Write(f->second.name, run.first_offset, run.bytes));
       f->second.written = run.first_offset + run.bytes.size();
     }
     for (auto& [id, run] : queued.runs) {
-      SegFile& f = segfiles_[id];
-      if (::fdatasync(f.fd) != 0) return ErrnoStatus(errno, "fdatasync", f.path);
+      RETURN_IF_ERROR(segments_->Sync(segfiles_[id].name));
     }
 
     store::CommitBatch batch;
@@ -1389,11 +1355,7 @@ absl::Status Store::Impl::CommitBatch(Batch& queued, Rows& rows) {
     }
     for (uint64_t id : rows.sealed) {
       auto f = segfiles_.find(id);
-      if (f != segfiles_.end() && f->second.fd >= 0) {
-        ::fsync(f->second.fd);
-        ::close(f->second.fd);
-        f->second.fd = -1;
-      }
+      if (f != segfiles_.end()) (void)segments_->Seal(f->second.name);  // its bytes are synced
     }
     return absl::OkStatus();
   }();
@@ -1747,12 +1709,7 @@ absl::Status Store::Impl::ReadSliceRecords(const SliceRow& s, DestroyPlan::Slice
   out.slice = s;
   out.records.clear();
   out.bytes.assign(s.end_offset - s.first_offset, '\0');
-  int fd = f->second.fd >= 0 ? f->second.fd : ::open(f->second.path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, "open", f->second.path);
-  absl::Status rs =
-      internal::PReadAll(fd, out.bytes.data(), out.bytes.size(), s.first_offset, f->second.path);
-  if (fd != f->second.fd) ::close(fd);
-  RETURN_IF_ERROR(rs);
+  RETURN_IF_ERROR(segments_->Read(f->second.name, s.first_offset, out.bytes.size(), out.bytes.data()));
   size_t pos = 0;
   while (pos < out.bytes.size()) {
     ASSIGN_OR_RETURN(ParsedRecord rec, ParseRecord(base::AsBytes(out.bytes).subspan(pos)));
@@ -2173,13 +2130,7 @@ absl::Status Store::Impl::Close() {
   }
   {
     absl::MutexLock wl(&writer_mu_);
-    for (auto& [id, f] : segfiles_) {
-      if (f.fd >= 0) {
-        ::fsync(f.fd);
-        ::close(f.fd);
-        f.fd = -1;
-      }
-    }
+    for (auto& [id, f] : segfiles_) (void)segments_->Seal(f.name);
   }
   catalog_.reset();
   lookup_.reset();
@@ -2323,6 +2274,7 @@ class ContentReader::Impl {
   std::string dir;
   std::unique_ptr<Catalog> catalog;
   std::unique_ptr<crypto::MasterKey> master;
+  std::unique_ptr<SegmentStore> segments;
 };
 
 ContentReader::ContentReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -2333,6 +2285,7 @@ absl::StatusOr<std::unique_ptr<ContentReader>> ContentReader::Open(const std::st
                                                                    const std::string& master_key) {
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
+  impl->segments = NewFileSegmentStore(dir);
   ASSIGN_OR_RETURN(impl->catalog, SqliteCatalog::Open(CatalogPath(dir), /*create=*/false));
   ASSIGN_OR_RETURN(auto recorded, impl->catalog->GetMeta(kMetaMasterKey));
   if (!recorded) return absl::DataLossError("store: catalog lacks the master key spec");
@@ -2347,7 +2300,7 @@ absl::StatusOr<std::vector<ContentReader::Record>> ContentReader::ReadComm(uint6
   ASSIGN_OR_RETURN(auto slices, cat.Slices(comm_id, std::nullopt));
   ASSIGN_OR_RETURN(auto segments, cat.Segments());
   std::map<uint64_t, std::string> seg_paths;
-  for (const SegmentRow& s : segments) seg_paths[s.id] = JoinPath(impl_->dir, s.path);
+  for (const SegmentRow& s : segments) seg_paths[s.id] = s.path;
   std::map<uint64_t, crypto::SecretBytes> warrant_keys;
   std::vector<Record> out;
   uint64_t gone = 0;
@@ -2372,12 +2325,8 @@ absl::StatusOr<std::vector<ContentReader::Record>> ContentReader::ReadComm(uint6
     ASSIGN_OR_RETURN(crypto::AesGcm aead, crypto::AesGcm::Create(dk));
     auto path = seg_paths.find(s.segment_id);
     if (path == seg_paths.end()) return absl::DataLossError("store: slice in an unknown segment");
-    int fd = ::open(path->second.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return ErrnoStatus(errno, "open", path->second);
     std::string buf(s.end_offset - s.first_offset, '\0');
-    absl::Status rs = internal::PReadAll(fd, buf.data(), buf.size(), s.first_offset, path->second);
-    ::close(fd);
-    RETURN_IF_ERROR(rs);
+    RETURN_IF_ERROR(impl_->segments->Read(path->second, s.first_offset, buf.size(), buf.data()));
     size_t pos = 0;
     while (pos < buf.size()) {
       ASSIGN_OR_RETURN(ParsedRecord rec, ParseRecord(base::AsBytes(buf).subspan(pos)));

@@ -23,6 +23,7 @@
 #include "store/catalog.h"
 #include "store/internal/file_util.h"
 #include "store/record_format.h"
+#include "store/segment_store.h"
 #include "store/store.h"
 #include "tlog/dir_tile_store.h"
 #include "tlog/merkle.h"
@@ -64,12 +65,12 @@ uint64_t BigEndian(const char* p, int n) {
 class SegmentReader {
  public:
   // Reads records from `start` up to `limit` (the committed length); `file_size` bounds reads.
-  SegmentReader(uint64_t segment_id, std::string liid, std::string rel_path, std::string abs_path,
+  SegmentReader(uint64_t segment_id, std::string liid, std::string rel_path, SegmentStore* segments,
                 uint64_t start, uint64_t limit, uint64_t file_size, size_t chunk)
       : segment_id_(segment_id),
         liid_(std::move(liid)),
         rel_(std::move(rel_path)),
-        abs_(std::move(abs_path)),
+        segments_(segments),
         pos_(start),
         limit_(limit),
         file_size_(file_size),
@@ -100,7 +101,8 @@ class SegmentReader {
 
   uint64_t segment_id_;
   std::string liid_;
-  std::string rel_, abs_;
+  std::string rel_;
+  SegmentStore* segments_;
   uint64_t pos_;
   uint64_t limit_;
   uint64_t file_size_;
@@ -134,11 +136,7 @@ bool SegmentReader::Ensure(uint64_t at, uint64_t n) {
   const uint64_t want_end = std::min<uint64_t>(file_size_, std::max<uint64_t>(at + n, at + chunk_));
   const size_t old = buf_.size();
   buf_.resize(want_end - buf_start_);
-  int fd = ::open(abs_.c_str(), O_RDONLY | O_CLOEXEC);
-  absl::Status s = fd < 0 ? internal::ErrnoStatus(errno, "open", abs_)
-                          : internal::PReadAll(fd, buf_.data() + old, want_end - have_end, have_end,
-                                               abs_);
-  if (fd >= 0) ::close(fd);
+  absl::Status s = segments_->Read(rel_, have_end, want_end - have_end, buf_.data() + old);
   if (!s.ok()) {
     read_failed_ = true;
     pending_.push_back(base::StrCat("segment ", segment_id_, " ", rel_, ": cannot read at offset ",
@@ -355,7 +353,8 @@ struct Checkpointed {
 
 class Verifier {
  public:
-  explicit Verifier(const VerifyOptions& options) : opt_(options), tiles_(LogDir(options.dir)) {}
+  explicit Verifier(const VerifyOptions& options)
+      : opt_(options), tiles_(LogDir(options.dir)), segments_(NewFileSegmentStore(options.dir)) {}
   absl::StatusOr<VerifyReport> Run();
 
  private:
@@ -396,6 +395,7 @@ class Verifier {
   std::vector<SegmentRow> rows_;
   absl::flat_hash_map<uint64_t, std::string> paths_;   // segment id -> relative path
   std::vector<std::unique_ptr<SegmentReader>> readers_;
+  std::unique_ptr<SegmentStore> segments_;
   std::vector<std::string> log_problems_;   // from LogFiles, moved into problems in order
   std::vector<std::string> log_notes_;
   // A missing higher-level tile past the latest checkpoint is a note (see LogFiles).
@@ -497,19 +497,15 @@ absl::Status Verifier::OpenSegments() {
   const size_t chunk = std::clamp<size_t>(kReadBudgetBytes / std::max<size_t>(1, rows_.size()),
                                           kMinChunkBytes, kMaxChunkBytes);
   for (const SegmentRow& row : rows_) {
-    const std::string abs = JoinPath(opt_.dir, row.path);
     const std::string name = base::StrCat("segment ", row.id, " ", row.path);
-    struct stat st;
-    if (::stat(abs.c_str(), &st) != 0) {
-      Problem(base::StrCat(name, " is missing (", std::strerror(errno), ")"));
+    absl::StatusOr<uint64_t> present = segments_->Size(row.path);
+    if (!present.ok()) {
+      Problem(base::StrCat(name, " is missing (", base::View(present.status().message()), ")"));
       continue;
     }
-    const uint64_t size = static_cast<uint64_t>(st.st_size);
+    const uint64_t size = *present;
     std::string head(static_cast<size_t>(std::min<uint64_t>(size, 8 + 4 + 8 + 8 + 2 + 65535)), '\0');
-    int fd = ::open(abs.c_str(), O_RDONLY | O_CLOEXEC);
-    absl::Status rs = fd < 0 ? internal::ErrnoStatus(errno, "open", abs)
-                             : internal::PReadAll(fd, head.data(), head.size(), 0, abs);
-    if (fd >= 0) ::close(fd);
+    absl::Status rs = segments_->Read(row.path, 0, head.size(), head.data());
     if (!rs.ok()) {
       Problem(base::StrCat(name, " is unreadable: ", base::View(rs.message())));
       continue;
@@ -543,7 +539,7 @@ absl::Status Verifier::OpenSegments() {
                         " bytes after its committed length (an uncommitted tail, ignored; cut at "
                         "the store's next start)"));
     }
-    readers_.push_back(std::make_unique<SegmentReader>(h.segment_id, h.liid, row.path, abs,
+    readers_.push_back(std::make_unique<SegmentReader>(h.segment_id, h.liid, row.path, segments_.get(),
                                                        hdr->second, eff->committed_bytes, size,
                                                        chunk));
     records_in_file_.try_emplace(h.segment_id, 0);

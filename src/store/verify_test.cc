@@ -536,5 +536,46 @@ TEST_F(VerifyTest, LiveStoreAheadOfItsCheckpointIsIntact) {
   EXPECT_EQ(closed.checkpoint_size, closed.tree_size);
 }
 
+// The tile thread writes a full bundle only after the commit that completed it: a crash in between
+// leaves the bundle to start-up, which must rebuild it from the partial bundle of the last
+// durable tiles (once deleted by RemoveBeyond before it was read: found by the kill -9 test).
+TEST_F(VerifyTest, StartUpRebuildsAFullBundleTheTileThreadNeverWrote) {
+  // State of the golden store (300 leaves): durable tiles up to 300, bundle 001 partial (44).
+  std::string durable;
+  {
+    auto cat = SqliteCatalog::Open(CatalogPath(dir_), false, true);
+    ASSERT_TRUE(cat.ok());
+    auto m = (*cat)->GetMeta("tiles_durable");
+    ASSERT_TRUE(m.ok() && m->has_value());
+    durable = **m;
+  }
+  const std::string partial = dir_ + "/log/tile/entries/001.p/44";
+  const std::string partial_bytes = ReadAll(partial);
+  ASSERT_FALSE(partial_bytes.empty());
+  {
+    auto st = Store::Open({.dir = dir_});
+    ASSERT_TRUE(st.ok()) << st.status();
+    Fill(**st, 300, kRecords);   // 600 leaves: bundle 001 full, 002 partial
+    ASSERT_TRUE((*st)->Close().ok());
+  }
+  ASSERT_TRUE(fs::exists(dir_ + "/log/tile/entries/001"));
+  // What a kill -9 right after the commit of leaf 511 leaves behind.
+  Sql(dir_, "UPDATE meta SET value = '" + durable + "' WHERE key = 'tiles_durable'");
+  fs::remove(dir_ + "/log/tile/entries/001");
+  fs::remove(dir_ + "/log/tile/0/001");
+  fs::create_directories(dir_ + "/log/tile/entries/001.p");
+  WriteAll(partial, partial_bytes);
+  {
+    auto st = Store::Open({.dir = dir_});
+    ASSERT_TRUE(st.ok()) << st.status();
+    ASSERT_TRUE((*st)->Close().ok());
+  }
+  EXPECT_TRUE(fs::exists(dir_ + "/log/tile/entries/001"));
+  EXPECT_TRUE(fs::exists(dir_ + "/log/tile/0/001"));
+  VerifyReport r = Run();
+  EXPECT_TRUE(r.ok) << r.Summary() << (r.problems.empty() ? "" : r.problems[0]);
+  EXPECT_EQ(r.tree_size, 600u);
+}
+
 }  // namespace
 }  // namespace tapvault::store
