@@ -2117,6 +2117,9 @@ absl::Status Store::Impl::Close() {
     absl::MutexLock l(&mu_);
     stopping_ = true;
   }
+  // A writer blocked on a full tile queue (tile files refused: no inodes, say) must not hold up
+  // the shutdown; what is not written is rebuilt at the next start.
+  if (tile_writer_ != nullptr) tile_writer_->Stop();
   if (writer_.joinable()) writer_.join();
   tile_writer_.reset();   // after the writer's final checkpoint drained it
   absl::Status result = absl::OkStatus();

@@ -20,8 +20,14 @@ TileWriter::~TileWriter() {
   {
     absl::MutexLock l(&mu_);
     stop_ = true;
+    exit_ = true;
   }
   thread_.join();
+}
+
+void TileWriter::Stop() {
+  absl::MutexLock l(&mu_);
+  stop_ = true;
 }
 
 void TileWriter::Push(std::vector<Job> jobs) {
@@ -46,6 +52,10 @@ absl::Status TileWriter::Drain(int64_t timeout_us) {
     return last_error_.ok() ? absl::DeadlineExceededError("store: tiles not written in time")
                             : last_error_;
   }
+  if (gave_up_) {
+    return absl::DataLossError(base::StrCat("store: tile writes given up at shutdown: ",
+                                            base::View(last_error_.message())));
+  }
   return absl::OkStatus();
 }
 
@@ -55,9 +65,9 @@ void TileWriter::Loop() {
     Job* job = nullptr;
     {
       absl::MutexLock l(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || stop_; };
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || exit_; };
       mu_.Await(absl::Condition(&ready));
-      if (queue_.empty()) return;   // stopping, nothing left
+      if (queue_.empty()) return;   // destroyed, nothing left
       job = &queue_.front();        // only this thread pops: the reference stays valid
     }
     absl::Status s = job->entries
@@ -68,6 +78,7 @@ void TileWriter::Loop() {
     absl::MutexLock l(&mu_);
     if (s.ok() || (stop_ && ++failures_when_stopping > 3)) {
       // When stopping with a disk that refuses writes, give up: start-up rebuilds missing tiles.
+      if (!s.ok()) gave_up_ = true;
       queued_bytes_ -= job->data.size();
       queue_.pop_front();
       ++written_;

@@ -8,9 +8,12 @@
 //   tw.Push(std::move(jobs));            // after the commit that made those leaves durable
 //   RETURN_IF_ERROR(tw.Drain(30000000)); // before syncfs + signing a checkpoint
 //
-// A failed write (disk full) is retried until it succeeds; Drain reports the error meanwhile.
-// Push blocks while more than `max_queued_bytes` wait, which passes back-pressure to the writer.
-// Thread-safe. The destructor writes what is queued (giving up on errors) and joins the thread.
+// A failed write (disk full, no inodes) is retried until it succeeds; Drain reports the error
+// meanwhile. Push blocks while more than `max_queued_bytes` wait, which passes back-pressure to
+// the writer. Stop() (for shutting down) ends that blocking and gives up on writes that keep
+// failing; from then on Drain reports an error if anything was given up, so that no checkpoint
+// claims tiles that are not there (start-up rebuilds them). Thread-safe. The destructor stops
+// and joins the thread.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +44,8 @@ class TileWriter {
   TileWriter& operator=(const TileWriter&) = delete;
 
   void Push(std::vector<Job> jobs);
+  // Shutting down: Push no longer blocks; a write that fails 3 more times is given up.
+  void Stop();
   // OK once everything pushed before this call is written; the last write error if that has not
   // happened within `timeout_us`.
   absl::Status Drain(int64_t timeout_us);
@@ -58,6 +63,8 @@ class TileWriter {
   uint64_t written_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool gave_up_ ABSL_GUARDED_BY(mu_) = false;   // a job was dropped unwritten
+  bool exit_ ABSL_GUARDED_BY(mu_) = false;      // the destructor: end the thread once idle
   std::thread thread_;
 };
 

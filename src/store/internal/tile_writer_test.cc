@@ -2,9 +2,12 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -71,6 +74,32 @@ TEST(TileWriterTest, PushBlocksWhileTheQueueIsFullAndResumes) {
   }
   ASSERT_TRUE(tw.Drain(10'000'000).ok());
   for (uint64_t i = 0; i < 40; ++i) EXPECT_TRUE(tiles.ReadTile(1, i, 256).ok()) << i;
+  fs::remove_all(dir);
+}
+
+TEST(TileWriterTest, StopUnblocksAFullQueueAndDrainThenReportsWhatWasGivenUp) {
+  const std::string dir = TempDir("stop");
+  { std::ofstream(fs::path(dir) / "tile") << "in the way"; }   // every tile write fails
+  tlog::DirTileStore tiles(dir);
+  TileWriter tw(&tiles, /*retry_us=*/2000, /*max_queued_bytes=*/5000);
+  tw.Push({{false, 0, 1, 256, std::string(256 * 32, 'a')}});   // over the limit: the next waits
+  std::atomic<bool> pushed{false};
+  std::thread pusher([&] {
+    tw.Push({{false, 0, 2, 256, std::string(256 * 32, 'b')}});
+    pushed = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(pushed.load());   // blocked: the queue is full and nothing can be written
+  tw.Stop();
+  pusher.join();
+  EXPECT_TRUE(pushed.load());
+  absl::Status s = tw.Drain(10'000'000);   // both given up after their retries
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  // Still usable after Stop: a write that can succeed is written.
+  fs::remove(fs::path(dir) / "tile");
+  tw.Push({{false, 0, 3, 256, std::string(256 * 32, 'c')}});
+  EXPECT_FALSE(tw.Drain(10'000'000).ok());   // what was given up stays reported
+  EXPECT_TRUE(tiles.ReadTile(0, 3, 256).ok());
   fs::remove_all(dir);
 }
 
