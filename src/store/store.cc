@@ -918,8 +918,6 @@ absl::Status Store::Impl::QueueRecord(
     absl::FunctionRef<absl::Status(base::Bytes, std::span<std::byte>)> fill, Item item) {
   const size_t header_size = RecordHeaderSize(h);
   const size_t framed_size = FramedSize(header_size, body_size);
-  const uint64_t segment_end_before = cs.segment_end;
-  const uint64_t segment_before = cs.segment_id;
   h.segment_id = PlaceRecord(h.liid, cs, framed_size, &h.segment_offset);
   Run& run = queue_.RunAt(h.segment_id, h.segment_offset);
   if (run.first_offset + run.bytes.size() != h.segment_offset) {
@@ -933,8 +931,10 @@ absl::Status Store::Impl::QueueRecord(
   const base::Bytes header(frame + kRecordFrameBytes, header_size);
   const std::span<std::byte> body(frame + kRecordFrameBytes + header_size, body_size);
   if (absl::Status s = fill(header, body); !s.ok()) {
+    // Nothing of it stays: the next record takes its place (in a segment this one opened, that
+    // place is right after the segment header).
     run.bytes.resize(at);
-    if (cs.segment_id == segment_before) cs.segment_end = segment_end_before;
+    cs.segment_end = h.segment_offset;
     return s;
   }
   ++run.records;
