@@ -354,6 +354,12 @@ class Store::Impl {
   absl::Status CleanupMasterVersions();
   absl::StatusOr<CaseMem*> CaseFor(std::string_view liid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<CommMem*> CommFor(const AppendMeta& meta) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A fresh data key of the case (its row, wrapped under the warrant key, queued for the next
+  // commit) as a slice with its AES context and random nonce prefix; bucket and segment unset.
+  absl::StatusOr<Slice> NewDataKey(const std::string& liid, CaseMem& cs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The next nonce of `slice` into h.nonce (and its key into h.key_id).
+  static void NextNonce(Slice& slice, RecordHeader& h);
   absl::Status NewSlice(CommMem& comm, CaseMem& cs, int64_t bucket)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Places a record of `framed_size` bytes in the case's segment (rotating when full).
@@ -840,24 +846,39 @@ absl::StatusOr<Store::Impl::CommMem*> Store::Impl::CommFor(const AppendMeta& met
   return &comms_.emplace(std::move(key), std::move(comm)).first->second;
 }
 
-absl::Status Store::Impl::NewSlice(CommMem& comm, CaseMem& cs, int64_t bucket) {
+absl::StatusOr<Store::Impl::Slice> Store::Impl::NewDataKey(const std::string& liid, CaseMem& cs) {
   crypto::SecretBytes dk = crypto::SecretBytes::Random(crypto::kAesKeyBytes);
   KeyRow key;
   key.id = next_key_id_++;
   key.kind = KeyKind::kData;
-  key.liid = comm.liid;
+  key.liid = liid;
   key.wrapped_by = cs.warrant_key_id;
   ASSIGN_OR_RETURN(key.wrapped, crypto::WrapKey(cs.warrant_key, dk,
                                                 internal::KeyContext(KeyKind::kData, key.id)));
   key.created_us = NowUs();
   ASSIGN_OR_RETURN(crypto::AesGcm aead, crypto::AesGcm::Create(dk));
-  rows_.keys.push_back(std::move(key));
-  comm.slice = Slice();
-  comm.slice.key_id = next_key_id_ - 1;
-  comm.slice.bucket = bucket;
+  Slice slice;
+  slice.key_id = key.id;
   const std::string prefix = crypto::RandomBytes(4);
-  std::memcpy(comm.slice.nonce_prefix.data(), prefix.data(), 4);
-  comm.slice.aead.emplace(std::move(aead));
+  std::memcpy(slice.nonce_prefix.data(), prefix.data(), 4);
+  slice.aead.emplace(std::move(aead));
+  rows_.keys.push_back(std::move(key));
+  return slice;
+}
+
+// GCM nonce: the slice's random 4-byte prefix + a counter. A data key lives only in this
+// process's memory for one slice and is never reused after a restart (every run starts new
+// slices), so a (key, nonce) pair cannot repeat.
+void Store::Impl::NextNonce(Slice& slice, RecordHeader& h) {
+  h.key_id = slice.key_id;
+  std::memcpy(h.nonce.data(), slice.nonce_prefix.data(), 4);
+  const uint64_t counter = slice.records++;
+  for (int i = 0; i < 8; ++i) h.nonce[4 + i] = static_cast<uint8_t>(counter >> (56 - 8 * i));
+}
+
+absl::Status Store::Impl::NewSlice(CommMem& comm, CaseMem& cs, int64_t bucket) {
+  ASSIGN_OR_RETURN(comm.slice, NewDataKey(comm.liid, cs));
+  comm.slice.bucket = bucket;
   return absl::OkStatus();
 }
 
@@ -1011,13 +1032,7 @@ absl::Status Store::Impl::Append(const AppendMeta& meta, base::Bytes raw) {
     RETURN_IF_ERROR(NewSlice(*comm, *cs, bucket));
     comm->slice.segment_id = segment_id;
   }
-  h.key_id = comm->slice.key_id;
-  // GCM nonce: the slice's random 4-byte prefix + a counter. A data key lives only in this
-  // process's memory for one slice and is never reused after a restart (every run starts new
-  // slices), so a (key, nonce) pair cannot repeat.
-  std::memcpy(h.nonce.data(), comm->slice.nonce_prefix.data(), 4);
-  const uint64_t counter = comm->slice.records++;
-  for (int i = 0; i < 8; ++i) h.nonce[4 + i] = static_cast<uint8_t>(counter >> (56 - 8 * i));
+  NextNonce(comm->slice, h);
   const base::Bytes nonce(reinterpret_cast<const std::byte*>(h.nonce.data()), kNonceBytes);
 
   Item item;
@@ -1873,13 +1888,7 @@ absl::StatusOr<size_t> Store::Impl::RewriteKeptLocked(const DestroyOrder& order)
   }
 
   // Then queue the copies, in the originals' leaf order.
-  struct CopyKey {
-    uint64_t key_id = 0, segment_id = 0;
-    std::array<uint8_t, 4> nonce_prefix{};
-    uint64_t counter = 0;
-    std::optional<crypto::AesGcm> aead;
-  };
-  std::map<uint64_t, CopyKey> copy_keys;   // by the source slice's key id
+  std::map<uint64_t, Slice> copy_keys;   // by the source slice's key id
   std::vector<uint64_t> new_keys;
   size_t queued = 0;
   absl::Status s = [&]() -> absl::Status {
@@ -1893,33 +1902,14 @@ absl::StatusOr<size_t> Store::Impl::RewriteKeptLocked(const DestroyOrder& order)
       const bool rotates =
           cs->segment_id == 0 || cs->segment_end + framed_size > opt_.segment_max_bytes;
       const uint64_t segment_id = rotates ? next_segment_id_ : cs->segment_id;
-      CopyKey& ck = copy_keys[rec.header.key_id];
+      Slice& ck = copy_keys[rec.header.key_id];
       if (!ck.aead || ck.segment_id != segment_id) {
         // A slice lives in one segment: a rotation starts a new key, as in Append.
-        crypto::SecretBytes dk = crypto::SecretBytes::Random(crypto::kAesKeyBytes);
-        KeyRow key;
-        key.id = next_key_id_++;
-        key.kind = KeyKind::kData;
-        key.liid = p.liid;
-        key.wrapped_by = cs->warrant_key_id;
-        ASSIGN_OR_RETURN(key.wrapped,
-                         crypto::WrapKey(cs->warrant_key, dk,
-                                         internal::KeyContext(KeyKind::kData, key.id)));
-        key.created_us = NowUs();
-        ASSIGN_OR_RETURN(crypto::AesGcm aead, crypto::AesGcm::Create(dk));
-        ck = CopyKey();
-        ck.key_id = key.id;
+        ASSIGN_OR_RETURN(ck, NewDataKey(p.liid, *cs));
         ck.segment_id = segment_id;
-        const std::string prefix = crypto::RandomBytes(4);
-        std::memcpy(ck.nonce_prefix.data(), prefix.data(), 4);
-        ck.aead.emplace(std::move(aead));
-        rows_.keys.push_back(std::move(key));
         new_keys.push_back(ck.key_id);
       }
-      h.key_id = ck.key_id;
-      std::memcpy(h.nonce.data(), ck.nonce_prefix.data(), 4);
-      const uint64_t counter = ck.counter++;
-      for (int b = 0; b < 8; ++b) h.nonce[4 + b] = static_cast<uint8_t>(counter >> (56 - 8 * b));
+      NextNonce(ck, h);
       const base::Bytes nonce(reinterpret_cast<const std::byte*>(h.nonce.data()), kNonceBytes);
       Item item;
       item.comm_id = h.comm_id;
