@@ -18,5 +18,12 @@ void AddRetentionCommand(CLI::App& app, std::function<int()>& run);
 void AddKeysCommand(CLI::App& app, std::function<int()>& run);
 void AddProofCommand(CLI::App& app, std::function<int()>& run);
 void AddVerifyCommand(CLI::App& app, std::function<int()>& run);
+void AddPrivilegedCommand(CLI::App& app, std::function<int()>& run);
+// `privileged report` and `privileged policy`: after AddPrivilegedCommand.
+void AddPrivilegedOversightCommands(CLI::App& app, std::function<int()>& run);
+void AddFlagCommand(CLI::App& app, std::function<int()>& run);
+void AddDecideCommand(CLI::App& app, std::function<int()>& run);
+// `comms read`, under the `comms` subcommand.
+void AddCommsReadCommand(CLI::App& comms, std::function<int()>& run);
 
 }  // namespace tapvault::cli

@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
   tapvault::cli::AddKeysCommand(app, run);
   tapvault::cli::AddProofCommand(app, run);
   tapvault::cli::AddVerifyCommand(app, run);
+  tapvault::cli::AddPrivilegedCommand(app, run);
+  tapvault::cli::AddPrivilegedOversightCommands(app, run);
+  tapvault::cli::AddFlagCommand(app, run);
+  tapvault::cli::AddDecideCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,6 +10,8 @@
 
 #include "base/time.h"
 #include "cli/commands.h"
+#include "filter/filter.h"
+#include "gate/read_gate.h"
 #include "nlohmann/json.hpp"
 #include "store/catalog.h"
 #include "store/store.h"
@@ -33,6 +35,10 @@ absl::StatusOr<int64_t> ParseTime(const std::string& text) {
 }
 
 }  // namespace
+
+std::string DefaultActor();
+absl::StatusOr<std::unique_ptr<gate::ReadGate>> OpenCliGate(const std::string& dir,
+                                                            std::unique_ptr<filter::Filter>& filter);
 
 void AddInitCommand(CLI::App& app, std::function<int()>& run) {
   auto* cmd = app.add_subcommand("init", "Create an empty cold store (catalog, Merkle log, keys)");
@@ -68,11 +74,14 @@ void AddInitCommand(CLI::App& app, std::function<int()>& run) {
 }
 
 void AddCommsCommand(CLI::App& app, std::function<int()>& run) {
-  auto* cmd = app.add_subcommand("comms", "Communications in the cold store (metadata only)");
+  auto* cmd = app.add_subcommand("comms", "Communications in the cold store");
   cmd->require_subcommand(1);
-  auto* list = cmd->add_subcommand("list", "List communications");
+  AddCommsReadCommand(*cmd, run);
+  auto* list = cmd->add_subcommand(
+      "list", "List communications (metadata; parties are withheld unless the communication is "
+              "readable)");
   struct Flags {
-    std::string data, liid, party, from, to;
+    std::string data, liid, party, from, to, state;
     uint64_t after = 0, limit = 0;
     bool json = false;
   };
@@ -82,14 +91,24 @@ void AddCommsCommand(CLI::App& app, std::function<int()>& run) {
   list->add_option("--party", f->party, "Only communications with this party identity (exact)");
   list->add_option("--from", f->from, "Only communications active at or after (RFC 3339)");
   list->add_option("--to", f->to, "Only communications active at or before (RFC 3339)");
+  list->add_option("--state", f->state,
+                   "Only this state: available, quarantined, privileged (the prosecutor's queue) "
+                   "or destroyed");
   list->add_option("--after", f->after, "Pagination: ids greater than this");
   list->add_option("--limit", f->limit, "At most this many (0 = all)");
   list->add_flag("--json", f->json, "JSON array (the only output format; accepted for clarity)");
   list->callback([&run, f] {
     run = [f] {
-      auto catalog = store::SqliteCatalog::Open(store::CatalogPath(f->data), false, true);
-      if (!catalog.ok()) return Fail("comms list", catalog.status(), 2);
+      std::unique_ptr<filter::Filter> privileged_filter;
+      auto gate = OpenCliGate(f->data, privileged_filter);
+      if (!gate.ok()) return Fail("comms list", gate.status(), 2);
       store::CommFilter filter;
+      if (!f->state.empty()) {
+        filter.state = store::ParseCommState(f->state);
+        if (!filter.state) {
+          return Fail("comms list", absl::InvalidArgumentError("unknown --state"), 2);
+        }
+      }
       if (!f->liid.empty()) filter.liid = f->liid;
       if (!f->party.empty()) filter.party = f->party;
       if (!f->from.empty()) {
@@ -104,10 +123,11 @@ void AddCommsCommand(CLI::App& app, std::function<int()>& run) {
       }
       filter.after_id = f->after;
       filter.limit = f->limit;
-      auto comms = (*catalog)->ListComms(filter);
+      auto comms = (*gate)->ListComms(filter, {.who = DefaultActor(), .purpose = "cli"});
       if (!comms.ok()) return Fail("comms list", comms.status());
       nlohmann::ordered_json out = nlohmann::ordered_json::array();
-      for (const store::CommRow& c : *comms) {
+      for (const gate::Listed& listed : *comms) {
+        const store::CommRow& c = listed.comm;
         nlohmann::ordered_json j;
         j["id"] = c.id;
         j["liid"] = c.liid;
@@ -118,7 +138,11 @@ void AddCommsCommand(CLI::App& app, std::function<int()>& run) {
         nlohmann::ordered_json parties = nlohmann::ordered_json::array();
         for (const store::PartyRow& p : c.parties) parties.push_back({{"role", p.role}, {"id", p.id}});
         j["parties"] = parties;
+        if (listed.parties_withheld > 0) j["parties_withheld"] = listed.parties_withheld;
         j["state"] = store::CommStateName(c.state);
+        j["state_reason"] = c.state_reason;
+        j["readable"] = listed.readable;
+        if (c.list_version != 0) j["list_version"] = c.list_version;
         j["records"] = c.records;
         j["bytes"] = c.bytes;
         out.push_back(std::move(j));

@@ -13,7 +13,10 @@ absl::Status StoreSink::Accept(const ReceivedPdu& r) {
   std::vector<store::PartyRow> parties;
   for (const proto::PayloadItem& item : r.pdu->items) {
     for (const proto::Party& p : item.parties) {
-      parties.push_back({std::string(proto::PartyRoleName(p.role)), p.id});
+      parties.push_back({std::string(proto::PartyRoleName(p.role)), p.id,
+                         p.nature == proto::NumberNature::kNotGiven
+                             ? std::string()
+                             : std::string(proto::NumberNatureName(p.nature))});
     }
   }
   store::AppendMeta meta;
@@ -28,6 +31,9 @@ absl::Status StoreSink::Accept(const ReceivedPdu& r) {
   meta.cin = h.cin;
   meta.sequence_number = h.sequence_number;
   meta.parties = parties.empty() ? nullptr : &parties;
+  // Numbers without a country code are read in the country of the intercept.
+  meta.country = !h.authorization_country_code.empty() ? h.authorization_country_code
+                                                       : h.delivery_country_code;
   return store_.Append(meta, r.raw);
 }
 

@@ -1,15 +1,20 @@
 #include "server/serve.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <time.h>
 
+#include <atomic>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <optional>
+#include <thread>
 #include <toml++/toml.h>
 
 #include "base/log.h"
@@ -17,6 +22,8 @@
 #include "base/strings.h"
 #include "base/time.h"
 #include "ingest/ingest_metrics.h"
+#include "filter/canary.h"
+#include "filter/filter.h"
 #include "ingest/integrity_verifier.h"
 #include "ingest/raw_capture_sink.h"
 #include "ingest/record_sink.h"
@@ -67,7 +74,7 @@ absl::Status CheckKeys(const toml::table& t, std::string_view section,
 absl::Status FromTable(const toml::table& root, ServeConfig& c) {
   RETURN_IF_ERROR(CheckKeys(root, "", {"data", "hi2", "hi3", "raw_capture", "metrics", "threads",
                                        "idle_timeout_s", "max_connections", "tls", "ingest",
-                                       "integrity"}));
+                                       "integrity", "privileged"}));
   RETURN_IF_ERROR(Get(root, "data", "data", c.data_dir));
   RETURN_IF_ERROR(Get(root, "hi2", "hi2", c.hi2));
   RETURN_IF_ERROR(Get(root, "hi3", "hi3", c.hi3));
@@ -100,6 +107,17 @@ absl::Status FromTable(const toml::table& root, ServeConfig& c) {
     RETURN_IF_ERROR(Get(*t, "resync", "ingest.resync", c.resync));
     RETURN_IF_ERROR(Get(*t, "max_pdu_bytes", "ingest.max_pdu_bytes", c.max_pdu_bytes));
     RETURN_IF_ERROR(Get(*t, "sequence_window", "ingest.sequence_window", c.sequence_window));
+  }
+  if (const toml::node* n = root.get("privileged")) {
+    const toml::table* t = n->as_table();
+    if (t == nullptr) return Bad("privileged", "must be a table");
+    RETURN_IF_ERROR(CheckKeys(*t, "privileged", {"region", "max_age_h", "review_after_s", "canary",
+                                                 "canary_interval_s"}));
+    RETURN_IF_ERROR(Get(*t, "region", "privileged.region", c.privileged_region));
+    RETURN_IF_ERROR(Get(*t, "max_age_h", "privileged.max_age_h", c.privileged_max_age_h));
+    RETURN_IF_ERROR(Get(*t, "review_after_s", "privileged.review_after_s", c.privileged_review_after_s));
+    RETURN_IF_ERROR(Get(*t, "canary", "privileged.canary", c.canary));
+    RETURN_IF_ERROR(Get(*t, "canary_interval_s", "privileged.canary_interval_s", c.canary_interval_s));
   }
   if (const toml::node* n = root.get("integrity")) {
     const toml::table* t = n->as_table();
@@ -227,6 +245,19 @@ absl::Status Validate(const ServeConfig& c) {
   if (c.sequence_window < 1 || c.sequence_window > (1 << 20)) {
     return Bad("ingest.sequence_window", "must be 1..2^20");
   }
+  if (!c.data_dir.empty() && !c.raw_capture_dir.empty()) {
+    // Raw capture writes every received byte in clear, privileged communications included: it
+    // would bypass the read gate. It is for capture-only runs without a store.
+    return Bad("raw_capture", "cannot be combined with a store (data): it would keep privileged "
+                              "content in clear, outside the read gate");
+  }
+  if (c.privileged_max_age_h < 1) return Bad("privileged.max_age_h", "must be >= 1");
+  if (c.privileged_review_after_s < 1) return Bad("privileged.review_after_s", "must be >= 1");
+  if (c.canary_interval_s < 1) return Bad("privileged.canary_interval_s", "must be >= 1");
+  if (!c.canary.empty() && (c.canary.size() < 4 || c.canary[0] != '+' ||
+                            c.canary.find_first_not_of("0123456789", 1) != std::string::npos)) {
+    return Bad("privileged.canary", "must be a number in E.164 (+ and digits)");
+  }
   return absl::OkStatus();
 }
 
@@ -255,12 +286,25 @@ int RunServe(const ServeConfig& config) {
   // Declared before the store: acknowledgement callbacks the store runs while closing count here.
   ingest::IngestMetrics ingest_metrics(registry);
   // The cold store: opened before any listener, so nothing is accepted that cannot be kept.
+  // The privileged-party filter decides every communication the store keeps; it outlives the store.
+  std::unique_ptr<filter::Filter> privileged_filter;
   std::unique_ptr<store::Store> cold_store;
   std::unique_ptr<ingest::StoreSink> store_sink;
   if (!config.data_dir.empty()) {
     absl::Status ready = EnsureStore(config.data_dir);
     if (!ready.ok()) return fail(ready);
-    auto st = store::Store::Open({.dir = config.data_dir, .metrics = &registry});
+    auto fl = filter::Filter::Open({.dir = config.data_dir,
+                                    .default_region = config.privileged_region,
+                                    .max_age_us = config.privileged_max_age_h * 3600LL * 1000000,
+                                    .review_after_us = config.privileged_review_after_s * 1000000LL,
+                                    .metrics = &registry});
+    if (!fl.ok()) return fail(fl.status());
+    privileged_filter = std::move(*fl);
+    store::StoreOptions so;
+    so.dir = config.data_dir;
+    so.metrics = &registry;
+    so.screener = privileged_filter.get();
+    auto st = store::Store::Open(so);
     if (!st.ok()) return fail(st.status());
     cold_store = std::move(*st);
     store_sink = std::make_unique<ingest::StoreSink>(*cold_store);
@@ -364,6 +408,34 @@ int RunServe(const ServeConfig& config) {
     ready += base::StrCat(", \"metrics\": \"", FormatAddr(hp.host, exporter->port()), "\"");
   }
   ready += "}";
+  // The filter's own thread: a new list version is in force within a second (polled every
+  // 200 ms; retroactive decisions follow from the store's control thread), staleness is watched,
+  // and the canary runs on its schedule.
+  std::atomic<bool> filter_stop{false};
+  std::thread filter_thread;
+  if (privileged_filter) {
+    filter_thread = std::thread([&] {
+      pthread_setname_np(pthread_self(), "tv-filter");
+      std::optional<filter::Canary> canary;
+      if (!config.canary.empty()) {
+        canary.emplace(filter::CanaryOptions{.number = config.canary,
+                                             .dir = config.data_dir,
+                                             .country = config.privileged_region,
+                                             .metrics = &registry},
+                       *cold_store, *privileged_filter);
+      }
+      int64_t next_canary = base::Now().unix_us + 5LL * 1000000;   // first run soon after start
+      while (!filter_stop.load()) {
+        (void)privileged_filter->Refresh();
+        const int64_t now = base::Now().unix_us;
+        if (canary && now >= next_canary) {
+          (void)canary->RunOnce();
+          next_canary = now + config.canary_interval_s * 1000000LL;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    });
+  }
   (*server)->Start();
   base::Log(base::LogLevel::kInfo, "serve.ready",
             {{"hi2", config.hi2}, {"hi3", config.hi3}, {"tls", tls.has_value()},
@@ -386,6 +458,8 @@ int RunServe(const ServeConfig& config) {
   (*server)->Shutdown();
   if (verifier) verifier->ExpireAll();
   absl::Status flushed = sink.Flush();
+  filter_stop = true;
+  if (filter_thread.joinable()) filter_thread.join();
   if (cold_store) {
     absl::Status closed = cold_store->Close();
     if (flushed.ok()) flushed = closed;

@@ -42,6 +42,12 @@ struct ServeConfig {
   int64_t integrity_pending_timeout_s = 120;
   int64_t integrity_buffer_bytes = 64 << 20;
   std::map<std::string, std::string> signature_keys;  // network element id -> PEM file
+  // The privileged-party filter ([privileged]; only with a store).
+  std::string privileged_region = "NL";     // numbers without a country code, when the PDU has none
+  int64_t privileged_max_age_h = 36;        // an older list is stale: alarm, new content quarantined
+  int64_t privileged_review_after_s = 60;   // no readable party this long: to review
+  std::string canary;                       // a test number on the list ("" = no canary)
+  int64_t canary_interval_s = 3600;
 };
 
 // Reads a TOML file into `config` (keys absent from the file keep their value).

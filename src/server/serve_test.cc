@@ -12,7 +12,7 @@ TEST(ConfigTest, ParsesEveryKey) {
 data = "/tmp/d"
 hi2 = "0.0.0.0:6001"
 hi3 = "[::1]:6002"
-raw_capture = "/tmp/raw"
+raw_capture = ""
 metrics = "off"
 threads = 4
 idle_timeout_s = 30
@@ -32,6 +32,12 @@ pending_timeout_s = 5
 buffer_bytes = 1000000
 [integrity.signature_keys]
 med-6001 = "/etc/med.pem"
+[privileged]
+region = "BE"
+max_age_h = 24
+review_after_s = 30
+canary = "+31205550000"
+canary_interval_s = 600
 )", c).ok());
   EXPECT_EQ(c.data_dir, "/tmp/d");
   EXPECT_EQ(c.hi3, "[::1]:6002");
@@ -41,7 +47,29 @@ med-6001 = "/etc/med.pem"
   EXPECT_EQ(c.sequence_window, 64);
   EXPECT_FALSE(c.integrity);
   EXPECT_EQ(c.signature_keys.at("med-6001"), "/etc/med.pem");
+  EXPECT_EQ(c.privileged_region, "BE");
+  EXPECT_EQ(c.privileged_max_age_h, 24);
+  EXPECT_EQ(c.privileged_review_after_s, 30);
+  EXPECT_EQ(c.canary, "+31205550000");
+  EXPECT_EQ(c.canary_interval_s, 600);
   EXPECT_TRUE(Validate(c).ok());
+}
+
+TEST(ConfigTest, RawCaptureWithAStoreAndBadPrivilegedSettingsAreRefused) {
+  ServeConfig c;
+  c.data_dir = "/tmp/d";
+  c.raw_capture_dir = "/tmp/raw";
+  EXPECT_THAT(std::string(Validate(c).message()), ::testing::HasSubstr("raw_capture"));
+  ServeConfig capture_only;
+  capture_only.raw_capture_dir = "/tmp/raw";
+  EXPECT_TRUE(Validate(capture_only).ok());
+  ServeConfig canary;
+  canary.canary = "020-5550000";
+  EXPECT_THAT(std::string(Validate(canary).message()), ::testing::HasSubstr("privileged.canary"));
+  ServeConfig age;
+  age.privileged_max_age_h = 0;
+  EXPECT_FALSE(Validate(age).ok());
+  EXPECT_FALSE(LoadConfigString("[privileged]\nlist = \"x\"\n", age).ok());
 }
 
 TEST(ConfigTest, RejectsUnknownKeysWrongTypesAndPartialTls) {

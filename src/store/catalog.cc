@@ -57,7 +57,7 @@ std::optional<CommState> ParseCommState(std::string_view s) {
 namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
-constexpr std::string_view kSchemaVersion = "1";
+constexpr std::string_view kSchemaVersion = "2";
 
 // Foreign keys are DEFERRABLE INITIALLY DEFERRED: one batch inserts parents and children in any
 // order, and the check runs at COMMIT. Only structural links carry one; liid columns do not
@@ -91,13 +91,19 @@ CREATE TABLE IF NOT EXISTS comms(
   state TEXT NOT NULL
     CHECK(state IN ('available', 'quarantined', 'privileged', 'destroyed')),
   records INTEGER NOT NULL DEFAULT 0,
-  bytes INTEGER NOT NULL DEFAULT 0);
+  bytes INTEGER NOT NULL DEFAULT 0,
+  country TEXT NOT NULL DEFAULT '',
+  state_reason TEXT NOT NULL DEFAULT '',
+  list_version INTEGER NOT NULL DEFAULT 0,
+  decided_us INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS comms_liid ON comms(liid, id);
+CREATE INDEX IF NOT EXISTS comms_state ON comms(state, id);
 CREATE INDEX IF NOT EXISTS comms_key ON comms(liid, network_id, cin);
 CREATE TABLE IF NOT EXISTS parties(
   comm_id INTEGER NOT NULL REFERENCES comms(id) DEFERRABLE INITIALLY DEFERRED,
   role TEXT NOT NULL,
   id TEXT NOT NULL,
+  nature TEXT NOT NULL DEFAULT '',
   UNIQUE(comm_id, role, id));
 CREATE INDEX IF NOT EXISTS parties_id ON parties(id);
 CREATE TABLE IF NOT EXISTS segments(
@@ -152,6 +158,31 @@ CREATE TABLE IF NOT EXISTS requests(
   created_us INTEGER NOT NULL,
   finished_us INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS requests_status ON requests(status, id);
+CREATE TABLE IF NOT EXISTS decisions(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  comm_id INTEGER NOT NULL REFERENCES comms(id) DEFERRABLE INITIALLY DEFERRED,
+  at_us INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  list_version INTEGER NOT NULL,
+  role TEXT NOT NULL,
+  entry_type TEXT NOT NULL,
+  identity_hash TEXT NOT NULL,
+  by_whom TEXT NOT NULL,
+  order_ref TEXT NOT NULL,
+  detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS decisions_comm ON decisions(comm_id, id);
+CREATE INDEX IF NOT EXISTS decisions_at ON decisions(at_us);
+)sql";
+
+// Version 1 → 2 (issue 4, the privileged-party filter): decisions and what they need. Existing
+// communications keep their state; the filter re-decides every undecided one when it starts.
+constexpr const char* kMigrate1To2 = R"sql(
+ALTER TABLE comms ADD COLUMN country TEXT NOT NULL DEFAULT '';
+ALTER TABLE comms ADD COLUMN state_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE comms ADD COLUMN list_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE comms ADD COLUMN decided_us INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE parties ADD COLUMN nature TEXT NOT NULL DEFAULT '';
 )sql";
 
 // Maps an SQLite result code to our error codes (STYLE.md section 3).
@@ -467,6 +498,35 @@ absl::Status CreateSchema(Impl& impl) {
   return txn.Commit();
 }
 
+// Upgrades a catalog of an earlier schema in one transaction; nothing to do for a new file or
+// one that is current.
+absl::Status MigrateSchema(Impl& impl) {
+  ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                   impl.Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                                "name = 'meta'"));
+  {
+    Query q(impl.db(), s, "read schema");
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row || q.Int(0) == 0) return absl::OkStatus();
+  }
+  std::string version;
+  {
+    ASSIGN_OR_RETURN(s, impl.Prepare("SELECT value FROM meta WHERE key = 'schema_version'"));
+    Query q(impl.db(), s, "read schema_version");
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    version = row ? q.Str(0) : "";
+  }
+  if (version != "1") return absl::OkStatus();
+  Impl::Txn txn(&impl);
+  RETURN_IF_ERROR(txn.Begin());
+  RETURN_IF_ERROR(impl.Exec(kMigrate1To2, "migrate schema 1 to 2"));
+  RETURN_IF_ERROR(impl.Exec(kSchema, "migrate schema 1 to 2"));
+  RETURN_IF_ERROR(impl.Run("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                           "set schema_version", kSchemaVersion)
+                      .status());
+  return txn.Commit();
+}
+
 absl::Status CheckSchema(Impl& impl) {
   // sqlite_master first: a file that is not a database fails here with NOTADB (DataLoss); a
   // database without our tables is someone else's file.
@@ -553,6 +613,7 @@ absl::StatusOr<std::unique_ptr<SqliteCatalog>> SqliteCatalog::Open(const std::st
   sqlite3_extended_result_codes(db, 1);
 
   RETURN_IF_ERROR(Configure(*impl, read_only));
+  if (!read_only) RETURN_IF_ERROR(MigrateSchema(*impl));
   if (create) RETURN_IF_ERROR(CreateSchema(*impl));
   RETURN_IF_ERROR(CheckSchema(*impl));
   return std::unique_ptr<SqliteCatalog>(new SqliteCatalog(std::move(impl)));
@@ -586,10 +647,19 @@ absl::Status NoSuchRow(std::string_view what, uint64_t id) {
 constexpr const char* kInsertCase =
     "INSERT INTO cases(liid, warrant_key_id, created_us, retention_days) VALUES(?, ?, ?, ?)";
 constexpr const char* kInsertComm =
-    "INSERT INTO comms(id, liid, network_id, cin, start_us, end_us, state, records, bytes) "
-    "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "INSERT INTO comms(id, liid, network_id, cin, start_us, end_us, state, records, bytes, "
+    "country, state_reason) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kInsertParty =
-    "INSERT OR IGNORE INTO parties(comm_id, role, id) VALUES(?, ?, ?)";
+    "INSERT OR IGNORE INTO parties(comm_id, role, id, nature) VALUES(?, ?, ?, ?)";
+constexpr const char* kPartyCount = "SELECT count(*) FROM parties WHERE comm_id = ?";
+constexpr const char* kCommStateOf = "SELECT state, state_reason FROM comms WHERE id = ?";
+constexpr const char* kSetCommState =
+    "UPDATE comms SET state = ?1, state_reason = ?2, list_version = ?3, "
+    "decided_us = CASE WHEN state = ?1 AND state_reason = ?2 THEN decided_us ELSE ?4 END "
+    "WHERE id = ?5";
+constexpr const char* kInsertDecision =
+    "INSERT INTO decisions(comm_id, at_us, state, reason, list_version, role, entry_type, "
+    "identity_hash, by_whom, order_ref, detail) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kInsertSegment =
     "INSERT INTO segments(id, liid, path, committed_bytes, records, sealed, created_us) "
     "VALUES(?, ?, ?, ?, ?, ?, ?)";
@@ -618,6 +688,48 @@ constexpr const char* kSealSegment = "UPDATE segments SET sealed = 1 WHERE id = 
 constexpr const char* kSetLogState =
     "INSERT OR REPLACE INTO log_state(id, size, root, edge, edge_entries) VALUES(1, ?, ?, ?, ?)";
 
+// A decision changes the state only from the states it names; sticky states (privileged,
+// destroyed) are never left by an automatic decision. A row is recorded when the state or the
+// reason changes, or always when the decision asks for it (acts of people).
+absl::Status ApplyDecisions(Impl& db, const std::vector<DecisionRow>& decisions) {
+  for (const DecisionRow& d : decisions) {
+    std::string old_state, old_reason;
+    {
+      ASSIGN_OR_RETURN(sqlite3_stmt * s, db.Prepare(kCommStateOf));
+      Query q(db.db(), s, "comm state");
+      RETURN_IF_ERROR(q.Bind(d.comm_id));
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) return NoSuchRow("decision for comm", d.comm_id);
+      old_state = q.Str(0);
+      old_reason = q.Str(1);
+    }
+    std::optional<CommState> current = ParseCommState(old_state);
+    if (!current) return absl::DataLossError(base::StrCat("catalog: comm ", d.comm_id, ": bad state"));
+    const std::vector<CommState> automatic = {CommState::kQuarantined, CommState::kAvailable};
+    const std::vector<CommState>& from = d.from.empty() ? automatic : d.from;
+    if (std::find(from.begin(), from.end(), *current) == from.end()) continue;
+    // A prosecutor's release stands against automatic verdicts.
+    if (d.from.empty() && *current == CommState::kAvailable && old_reason == "released") continue;
+    if (d.parties_seen && d.state == CommState::kAvailable) {
+      ASSIGN_OR_RETURN(sqlite3_stmt * s, db.Prepare(kPartyCount));
+      Query q(db.db(), s, "party count");
+      RETURN_IF_ERROR(q.Bind(d.comm_id));
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (row && q.U64(0) > *d.parties_seen) continue;
+    }
+    const bool changed = *current != d.state || old_reason != d.reason;
+    RETURN_IF_ERROR(db.Run(kSetCommState, "set comm state", CommStateName(d.state), d.reason,
+                           d.list_version, d.at_us, d.comm_id)
+                        .status());
+    if (!changed && !d.record_always) continue;
+    RETURN_IF_ERROR(db.Run(kInsertDecision, "insert decision", d.comm_id, d.at_us,
+                           CommStateName(d.state), d.reason, d.list_version, d.role, d.entry_type,
+                           d.identity_hash, d.by, d.order_ref, d.detail.empty() ? "{}" : d.detail)
+                        .status());
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ApplyBatch(Impl& db, const CommitBatch& b) {
   if (!b.new_cases.empty()) {
     ASSIGN_OR_RETURN(sqlite3_stmt * s, db.Prepare(kInsertCase));
@@ -632,14 +744,15 @@ absl::Status ApplyBatch(Impl& db, const CommitBatch& b) {
     ASSIGN_OR_RETURN(sqlite3_stmt * s, db.Prepare(kInsertComm));
     for (const CommRow& c : b.new_comms) {
       RETURN_IF_ERROR(db.Run(s, "insert comm", c.id, c.liid, c.network_id, c.cin, c.start_us,
-                             c.end_us, CommStateName(c.state), c.records, c.bytes)
+                             c.end_us, CommStateName(c.state), c.records, c.bytes, c.country,
+                             c.state_reason)
                           .status());
     }
   }
   if (!b.new_parties.empty()) {
     ASSIGN_OR_RETURN(sqlite3_stmt * s, db.Prepare(kInsertParty));
     for (const auto& [comm_id, p] : b.new_parties) {
-      RETURN_IF_ERROR(db.Run(s, "insert party", comm_id, p.role, p.id).status());
+      RETURN_IF_ERROR(db.Run(s, "insert party", comm_id, p.role, p.id, p.nature).status());
     }
   }
   if (!b.new_segments.empty()) {
@@ -687,6 +800,7 @@ absl::Status ApplyBatch(Impl& db, const CommitBatch& b) {
                            Blob{l.edge_entries})
                         .status());
   }
+  RETURN_IF_ERROR(ApplyDecisions(db, b.decisions));
   return InsertEvents(db, b.events);
 }
 
@@ -805,8 +919,8 @@ absl::StatusOr<std::vector<CommRow>> SqliteCatalog::ListComms(const CommFilter& 
   // each is cached; the planner gets the index it needs for each combination (unlike
   // "?1 IS NULL OR ..." forms, which defeat index selection).
   std::string sql =
-      "SELECT id, liid, network_id, cin, start_us, end_us, state, records, bytes FROM comms "
-      "WHERE id > ?1";
+      "SELECT id, liid, network_id, cin, start_us, end_us, state, records, bytes, country, "
+      "state_reason, list_version, decided_us FROM comms WHERE id > ?1";
   if (f.liid) sql += " AND liid = ?2";
   if (f.comm_id) sql += " AND id = ?3";
   if (f.party) sql += " AND id IN (SELECT comm_id FROM parties WHERE id = ?4)";
@@ -814,6 +928,7 @@ absl::StatusOr<std::vector<CommRow>> SqliteCatalog::ListComms(const CommFilter& 
   if (f.to_us) sql += " AND start_us <= ?6";
   if (f.network_id) sql += " AND network_id = ?8";
   if (f.match_cin) sql += " AND cin IS ?9";
+  if (f.state) sql += " AND state = ?10";
   sql += " ORDER BY id";
   if (f.limit > 0) sql += " LIMIT ?7";
   ASSIGN_OR_RETURN(sqlite3_stmt * s, impl_->Prepare(sql));
@@ -823,8 +938,10 @@ absl::StatusOr<std::vector<CommRow>> SqliteCatalog::ListComms(const CommFilter& 
     int64_t limit = f.limit > kMaxId ? static_cast<int64_t>(kMaxId) : static_cast<int64_t>(f.limit);
     std::optional<int64_t> cin;
     if (f.cin) cin = *f.cin;
-    RETURN_IF_ERROR(
-        q.Bind(f.after_id, f.liid, f.comm_id, f.party, f.from_us, f.to_us, limit, f.network_id, cin));
+    std::optional<std::string> state;
+    if (f.state) state = std::string(CommStateName(*f.state));
+    RETURN_IF_ERROR(q.Bind(f.after_id, f.liid, f.comm_id, f.party, f.from_us, f.to_us, limit,
+                           f.network_id, cin, state));
     while (true) {
       ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
@@ -844,6 +961,10 @@ absl::StatusOr<std::vector<CommRow>> SqliteCatalog::ListComms(const CommFilter& 
       c.state = *parsed;
       c.records = q.U64(7);
       c.bytes = q.U64(8);
+      c.country = q.Str(9);
+      c.state_reason = q.Str(10);
+      c.list_version = q.U64(11);
+      c.decided_us = q.Int(12);
       out.push_back(std::move(c));
     }
   }
@@ -859,7 +980,7 @@ absl::StatusOr<std::vector<CommRow>> SqliteCatalog::ListComms(const CommFilter& 
     index.emplace(out[i].id, i);
   }
   ids += ']';
-  ASSIGN_OR_RETURN(s, impl_->Prepare("SELECT comm_id, role, id FROM parties WHERE comm_id IN "
+  ASSIGN_OR_RETURN(s, impl_->Prepare("SELECT comm_id, role, id, nature FROM parties WHERE comm_id IN "
                                      "(SELECT value FROM json_each(?)) ORDER BY comm_id, rowid"));
   Query q(impl_->db(), s, "list parties");
   RETURN_IF_ERROR(q.Bind(ids));
@@ -868,7 +989,7 @@ absl::StatusOr<std::vector<CommRow>> SqliteCatalog::ListComms(const CommFilter& 
     if (!row) break;
     auto it = index.find(q.U64(0));
     if (it == index.end()) continue;
-    out[it->second].parties.push_back(PartyRow{q.Str(1), q.Str(2)});
+    out[it->second].parties.push_back(PartyRow{q.Str(1), q.Str(2), q.Str(3)});
   }
   return out;
 }
@@ -904,6 +1025,42 @@ absl::StatusOr<std::vector<SliceRow>> SqliteCatalog::Slices(std::optional<uint64
     r.end_us = q.Int(10);
     r.destroyed = q.Int(11) != 0;
     out.push_back(r);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<DecisionRow>> SqliteCatalog::Decisions(
+    std::optional<uint64_t> comm_id, std::optional<int64_t> from_us, std::optional<int64_t> to_us) {
+  std::string sql =
+      "SELECT id, comm_id, at_us, state, reason, list_version, role, entry_type, identity_hash, "
+      "by_whom, order_ref, detail FROM decisions WHERE 1";
+  if (comm_id) sql += " AND comm_id = ?1";
+  if (from_us) sql += " AND at_us >= ?2";
+  if (to_us) sql += " AND at_us <= ?3";
+  sql += " ORDER BY id";
+  ASSIGN_OR_RETURN(sqlite3_stmt * s, impl_->Prepare(sql));
+  Query q(impl_->db(), s, "list decisions", /*lenient=*/true);
+  RETURN_IF_ERROR(q.Bind(comm_id, from_us, to_us));
+  std::vector<DecisionRow> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    DecisionRow d;
+    d.id = q.U64(0);
+    d.comm_id = q.U64(1);
+    d.at_us = q.Int(2);
+    std::optional<CommState> state = ParseCommState(q.Str(3));
+    if (!state) return absl::DataLossError(base::StrCat("catalog: decision ", d.id, ": bad state"));
+    d.state = *state;
+    d.reason = q.Str(4);
+    d.list_version = q.U64(5);
+    d.role = q.Str(6);
+    d.entry_type = q.Str(7);
+    d.identity_hash = q.Str(8);
+    d.by = q.Str(9);
+    d.order_ref = q.Str(10);
+    d.detail = q.Str(11);
+    out.push_back(std::move(d));
   }
   return out;
 }

@@ -22,6 +22,10 @@
 
 namespace tapvault::store {
 
+// A communication's state decides who may read it (the read gate, src/gate/). New communications
+// start quarantined: nothing is readable until the privileged-party filter has decided it is not
+// privileged (fail-closed). Privileged and destroyed are sticky: only a prosecutor's release
+// (privileged → available) or confirmation (→ destroyed) moves them.
 enum class CommState : uint8_t { kAvailable, kQuarantined, kPrivileged, kDestroyed };
 std::string_view CommStateName(CommState s);
 std::optional<CommState> ParseCommState(std::string_view s);
@@ -49,6 +53,7 @@ struct CaseRow {
 struct PartyRow {
   std::string role;
   std::string id;
+  std::string nature;   // number nature of address as the IRI gave it ("national", ...); "" = none
   friend bool operator==(const PartyRow&, const PartyRow&) = default;
 };
 
@@ -58,9 +63,39 @@ struct CommRow {
   std::string network_id;
   std::optional<uint32_t> cin;
   int64_t start_us = 0, end_us = 0;
-  CommState state = CommState::kAvailable;
+  CommState state = CommState::kQuarantined;
+  std::string state_reason;        // why it is in its state ("awaiting_parties", "list_match", ...)
+  uint64_t list_version = 0;       // the privileged-list version of its last decision (0 = none)
+  int64_t decided_us = 0;          // when the state last changed by a decision (0 = never)
+  std::string country;             // ISO 3166 alpha-2 of the intercept (PS-PDU header), "" = unknown
   uint64_t records = 0, bytes = 0;
   std::vector<PartyRow> parties;   // filled by ListComms
+};
+
+// One decision about a communication's state (privileged-party filter, manual flag, prosecutor).
+// Identities never appear in clear: `identity_hash` is a salted hash of the matched identity.
+struct DecisionRow {
+  uint64_t id = 0;                 // assigned by the catalog
+  uint64_t comm_id = 0;
+  int64_t at_us = 0;
+  CommState state = CommState::kQuarantined;
+  std::string reason;              // "list_match", "no_match", "awaiting_parties", "list_unavailable",
+                                   // "manual_flag", "release_requested", "released", "confirmed", ...
+  uint64_t list_version = 0;
+  std::string role;                // the matched party's role
+  std::string entry_type;          // the list entry type that matched
+  std::string identity_hash;
+  std::string by;                  // who ("filter" for automatic decisions)
+  std::string order_ref;
+  std::string detail;              // JSON
+  // Applied only while the communication is in one of these states (others: the row is skipped,
+  // Catalog::Commit does not fail). Empty: quarantined or available (what the filter may change).
+  std::vector<CommState> from;
+  // Record the row even when neither state nor reason changes (manual and prosecutor acts).
+  bool record_always = false;
+  // A verdict of "available" computed from this many parties is skipped when the communication
+  // has more by now (a party that arrived meanwhile was not screened by it).
+  std::optional<uint64_t> parties_seen;
 };
 
 // One data key's records within one segment: the unit of lookup by time and of destruction.
@@ -112,6 +147,7 @@ struct CommitBatch {
   std::vector<uint64_t> sealed_segments;
   std::optional<LogState> log;
   std::vector<EventRow> events;
+  std::vector<DecisionRow> decisions;                    // applied in order, after new_comms
 };
 
 struct CommFilter {
@@ -120,6 +156,7 @@ struct CommFilter {
   std::optional<std::string> party;   // exact party id
   std::optional<int64_t> from_us, to_us;  // overlapping [from, to]
   std::optional<std::string> network_id;  // exact "operator/element"
+  std::optional<CommState> state;
   bool match_cin = false;             // when true, cin must equal `cin` (nullopt = no CIN)
   std::optional<uint32_t> cin;
   uint64_t after_id = 0;              // pagination: ids greater than this
@@ -154,6 +191,10 @@ class Catalog {
   virtual absl::StatusOr<std::vector<SliceRow>> Slices(std::optional<uint64_t> comm_id,
                                                        std::optional<std::string> liid) = 0;
   virtual absl::StatusOr<std::vector<EventRow>> Events() = 0;
+  // Decisions, oldest first: of one communication, or all made in [from_us, to_us].
+  virtual absl::StatusOr<std::vector<DecisionRow>> Decisions(std::optional<uint64_t> comm_id,
+                                                             std::optional<int64_t> from_us,
+                                                             std::optional<int64_t> to_us) = 0;
   // Highest ids in use (to continue numbering after a restart).
   struct MaxIds { uint64_t comm = 0, key = 0, segment = 0; };
   virtual absl::StatusOr<MaxIds> GetMaxIds() = 0;
@@ -212,6 +253,9 @@ class SqliteCatalog : public Catalog {
   absl::StatusOr<std::vector<SliceRow>> Slices(std::optional<uint64_t> comm_id,
                                                std::optional<std::string> liid) override;
   absl::StatusOr<std::vector<EventRow>> Events() override;
+  absl::StatusOr<std::vector<DecisionRow>> Decisions(std::optional<uint64_t> comm_id,
+                                                     std::optional<int64_t> from_us,
+                                                     std::optional<int64_t> to_us) override;
   absl::StatusOr<MaxIds> GetMaxIds() override;
   absl::Status ApplyDestroy(const DestroyTxn& txn) override;
   absl::Status SetRetention(std::string_view liid, int64_t days) override;

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <sqlite3.h>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -109,7 +111,7 @@ TEST(SqliteCatalog, CreateReopenAndMissing) {
   }
   auto c = MustOpen(path, /*create=*/false);
   ASSERT_NE(c, nullptr);
-  EXPECT_EQ(*c->GetMeta("schema_version"), std::optional<std::string>("1"));
+  EXPECT_EQ(*c->GetMeta("schema_version"), std::optional<std::string>("2"));
   EXPECT_EQ(*c->GetMeta("store_id"), std::optional<std::string>("abd"));
   EXPECT_EQ(*c->GetMeta("nope"), std::nullopt);
   auto max = c->GetMaxIds();
@@ -203,7 +205,7 @@ TEST(SqliteCatalog, CommitStoresRowsAndAggregates) {
   EXPECT_EQ(comm.bytes, 1100u);
   EXPECT_EQ(comm.cin, std::optional<uint32_t>(77));
   EXPECT_EQ(comm.network_id, "net-a");
-  EXPECT_EQ(comm.state, CommState::kAvailable);
+  EXPECT_EQ(comm.state, CommState::kQuarantined);   // until the filter decides
   EXPECT_THAT(comm.parties,
               ElementsAre(PartyRow{"caller", "+4912345"}, PartyRow{"callee", "+4967890"}));
 
@@ -570,6 +572,92 @@ TEST(SqliteCatalog, DerivedData) {
   EXPECT_EQ((*left)[0].second, "exports/10.json");
   EXPECT_THAT(*c->Derived(11), IsEmpty());
   EXPECT_FALSE(c->AddDerived(11, "x", "y").ok());  // no such comm
+}
+
+}  // namespace
+}  // namespace tapvault::store
+
+namespace tapvault::store {
+namespace {
+
+// A catalog written by schema version 1 (before the privileged-party filter) opens, is upgraded in
+// place, and keeps its rows; decisions then work on it.
+TEST(SqliteCatalog, MigratesSchemaOneToTwo) {
+  TempDir dir;
+  const std::string path = dir.File("catalog.db");
+  {
+    auto c = MustOpen(path);
+    ASSERT_TRUE(c->Commit(BaseBatch()).ok());
+  }
+  {
+    // Turn it back into version 1: the columns and table that version 2 added are dropped.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const char* downgrade =
+        "DROP TABLE decisions; DROP INDEX comms_state;"
+        "ALTER TABLE comms DROP COLUMN country; ALTER TABLE comms DROP COLUMN state_reason;"
+        "ALTER TABLE comms DROP COLUMN list_version; ALTER TABLE comms DROP COLUMN decided_us;"
+        "ALTER TABLE parties DROP COLUMN nature;"
+        "UPDATE meta SET value = '1' WHERE key = 'schema_version';";
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, downgrade, nullptr, nullptr, &err), SQLITE_OK) << err;
+    sqlite3_close(db);
+  }
+  // A reader cannot upgrade it and says so.
+  EXPECT_FALSE(SqliteCatalog::Open(path, false, /*read_only=*/true).ok());
+  auto c = MustOpen(path, /*create=*/false);
+  ASSERT_NE(c, nullptr);
+  auto comms = c->ListComms({});
+  ASSERT_TRUE(comms.ok()) << comms.status();
+  ASSERT_EQ(comms->size(), 1u);
+  EXPECT_EQ((*comms)[0].parties.size(), 2u);
+  CommitBatch b;
+  DecisionRow d;
+  d.comm_id = 10;
+  d.at_us = 5;
+  d.state = CommState::kPrivileged;
+  d.reason = "manual_flag";
+  d.by = "inspector";
+  d.record_always = true;
+  d.from = {CommState::kQuarantined, CommState::kAvailable};
+  b.decisions.push_back(d);
+  ASSERT_TRUE(c->Commit(b).ok());
+  auto decisions = c->Decisions(10, std::nullopt, std::nullopt);
+  ASSERT_TRUE(decisions.ok());
+  ASSERT_EQ(decisions->size(), 1u);
+  EXPECT_EQ((*c->ListComms({}))[0].state, CommState::kPrivileged);
+}
+
+// Automatic verdicts never leave privileged or destroyed, never undo a release, and an
+// "available" computed from fewer parties than the communication has by now is skipped.
+TEST(SqliteCatalog, DecisionsRespectStickyStatesAndPartiesSeen) {
+  TempDir dir;
+  auto c = MustOpen(dir.File("catalog.db"));
+  ASSERT_TRUE(c->Commit(BaseBatch()).ok());
+  auto apply = [&](CommState state, std::string reason, std::optional<uint64_t> seen,
+                   std::vector<CommState> from = {}) {
+    CommitBatch b;
+    DecisionRow d;
+    d.comm_id = 10;
+    d.at_us = 1;
+    d.state = state;
+    d.reason = std::move(reason);
+    d.parties_seen = seen;
+    d.from = std::move(from);
+    b.decisions.push_back(d);
+    EXPECT_TRUE(c->Commit(b).ok());
+    return (*c->ListComms({}))[0];
+  };
+  EXPECT_EQ(apply(CommState::kAvailable, "no_match", 1).state, CommState::kQuarantined);  // 2 parties
+  EXPECT_EQ(apply(CommState::kAvailable, "no_match", 2).state, CommState::kAvailable);
+  EXPECT_EQ(apply(CommState::kPrivileged, "list_match", 2).state, CommState::kPrivileged);
+  EXPECT_EQ(apply(CommState::kAvailable, "no_match", 2).state, CommState::kPrivileged);
+  EXPECT_EQ(apply(CommState::kAvailable, "released", std::nullopt, {CommState::kPrivileged}).state,
+            CommState::kAvailable);
+  EXPECT_EQ(apply(CommState::kPrivileged, "list_match", 2).state_reason, "released");
+  auto decisions = c->Decisions(10, std::nullopt, std::nullopt);
+  ASSERT_TRUE(decisions.ok());
+  EXPECT_EQ(decisions->size(), 3u);   // available, privileged, released: only real changes
 }
 
 }  // namespace

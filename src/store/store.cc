@@ -58,6 +58,8 @@ constexpr char kMetaMasterKey[] = "master_key";
 constexpr char kMetaSigningKey[] = "signing_key_id";
 constexpr char kMetaVerifierKey[] = "verifier_key";
 constexpr char kMetaRunId[] = "run_id";
+constexpr char kMetaIdentitySalt[] = "identity_salt";
+constexpr char kMetaReleaseFourEyes[] = "release_four_eyes";   // "off" = one person may release
 constexpr char kMetaTilesDurable[] = "tiles_durable";   // JSON {size, edge(hex)}
 constexpr uint64_t kBundleWidth = 256;
 
@@ -268,6 +270,7 @@ class Store::Impl {
   bool Saturated() const;
   absl::Status Flush(int64_t timeout_us);
   absl::StatusOr<DestroyResult> Destroy(const DestroyOrder& order);
+  absl::StatusOr<DecisionResult> Decide(const DecisionOrder& order);
   absl::StatusOr<Store::KeyRotation> RotateKeys(const std::optional<std::string>& liid);
   absl::Status Checkpoint();
   absl::Status Close();
@@ -288,6 +291,9 @@ class Store::Impl {
     std::string liid;
     Slice slice;
     absl::flat_hash_set<std::string> parties;   // role \0 id already recorded
+    std::vector<PartyRow> party_list;            // the same, for the screener
+    std::string country;
+    int64_t start_us = 0;
     int64_t last_us = 0;
   };
   struct CaseMem {
@@ -335,9 +341,12 @@ class Store::Impl {
     std::vector<SegmentRow> segments;
     std::vector<uint64_t> sealed;
     std::vector<EventRow> events;
+    std::map<uint64_t, ScreenRequest> screen;   // communications to decide in this commit
+    std::vector<DecisionRow> decisions;
     bool empty() const {
       return cases.empty() && keys.empty() && comms.empty() && parties.empty() &&
-             segments.empty() && sealed.empty() && events.empty();
+             segments.empty() && sealed.empty() && events.empty() && screen.empty() &&
+             decisions.empty();
     }
   };
   struct SegFile {
@@ -375,6 +384,14 @@ class Store::Impl {
 
   void WriterLoop();
   void ControlLoop();
+  // Verdicts of the screener for rows.screen, appended to rows.decisions (writer thread).
+  void ScreenInto(Rows& rows);
+  // Screens stored communications again: every quarantined one, and with `all` every available
+  // one too (a new list version: retroactive). Their verdicts go into the next commit.
+  void Rescreen(bool all);
+  // Queues decisions for the next commit and waits until they are durable.
+  absl::Status CommitDecisions(std::vector<DecisionRow> decisions);
+  absl::StatusOr<CommRow> CommRowOf(uint64_t comm_id);
   absl::Status CommitBatch(Batch& batch, Rows& rows) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
   void RollBack(const tlog::TreeBuilder& tree, const std::string& edge_bundle, uint64_t edge_count)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
@@ -464,6 +481,7 @@ class Store::Impl {
   bool writer_busy_ ABSL_GUARDED_BY(mu_) = false;
   bool destroy_pending_ ABSL_GUARDED_BY(mu_) = false;   // Append waits while keys change
   absl::Mutex destroy_mu_;                              // one destruction at a time
+  absl::Mutex decide_mu_;                               // one decision of a person at a time
   absl::Status stall_status_ ABSL_GUARDED_BY(mu_);
   uint64_t enqueued_ ABSL_GUARDED_BY(mu_) = 0;   // items ever enqueued
   uint64_t durable_ ABSL_GUARDED_BY(mu_) = 0;    // items committed (or barriers run)
@@ -524,6 +542,12 @@ absl::Status Store::Impl::Start() {
   ASSIGN_OR_RETURN(auto run, catalog_->GetMeta(kMetaRunId));
   run_id_ = static_cast<uint32_t>(run ? std::stoul(*run) + 1 : 1);
   RETURN_IF_ERROR(catalog_->SetMeta(kMetaRunId, std::to_string(run_id_)));
+  // The salt of identity hashes in decisions (store/catalog.h DecisionRow): stores made before
+  // the privileged-party filter get theirs here.
+  ASSIGN_OR_RETURN(auto salt, catalog_->GetMeta(kMetaIdentitySalt));
+  if (!salt) {
+    RETURN_IF_ERROR(catalog_->SetMeta(kMetaIdentitySalt, base::ToHex(base::AsBytes(crypto::RandomBytes(32)))));
+  }
 
   if (opt_.metrics != nullptr) {
     auto& r = *opt_.metrics;
@@ -830,18 +854,28 @@ absl::StatusOr<Store::Impl::CommMem*> Store::Impl::CommFor(const AppendMeta& met
     if (row.network_id == meta.network_id && row.cin == meta.cin &&
         row.state != CommState::kDestroyed) {
       comm.id = row.id;
+      comm.country = row.country;
+      comm.start_us = row.start_us;
+      comm.party_list = row.parties;
       for (const PartyRow& p : row.parties) comm.parties.insert(p.role + '\0' + p.id);
     }
   }
   if (comm.id == 0) {
     comm.id = next_comm_id_++;
+    comm.country = std::string(meta.country);
+    comm.start_us = meta.received_us;
     CommRow row;
     row.id = comm.id;
     row.liid = comm.liid;
     row.network_id = std::string(meta.network_id);
     row.cin = meta.cin;
     row.start_us = row.end_us = meta.received_us;
+    row.country = comm.country;
+    // Unreadable until the filter decides (fail-closed); see CommState.
+    row.state = CommState::kQuarantined;
+    row.state_reason = "awaiting_parties";
     rows_.comms.push_back(row);
+    rows_.screen[comm.id] = ScreenRequest{comm.id, comm.liid, comm.country, comm.start_us, {}};
   }
   return &comms_.emplace(std::move(key), std::move(comm)).first->second;
 }
@@ -992,10 +1026,17 @@ absl::Status Store::Impl::Append(const AppendMeta& meta, base::Bytes raw) {
   ASSIGN_OR_RETURN(CommMem * comm, CommFor(meta));
   comm->last_us = meta.received_us;
   if (meta.parties != nullptr) {
+    bool added = false;
     for (const PartyRow& p : *meta.parties) {
       if (comm->parties.insert(p.role + '\0' + p.id).second) {
         rows_.parties.emplace_back(comm->id, p);
+        comm->party_list.push_back(p);
+        added = true;
       }
+    }
+    if (added) {
+      rows_.screen[comm->id] =
+          ScreenRequest{comm->id, comm->liid, comm->country, comm->start_us, comm->party_list};
     }
   }
 
@@ -1135,6 +1176,7 @@ void Store::Impl::WriterLoop() {
       rows_ = Rows();
       writer_busy_ = true;
     }
+    ScreenInto(rows);
     std::vector<Item>& items = batch.items;
     if (items.empty() && rows.empty()) {
       // Idle: no empty commits (they would fsync for nothing, and raise the stall alarm on a
@@ -1293,6 +1335,7 @@ absl::Status Store::Impl::CommitBatch(Batch& queued, Rows& rows) {
     for (SegmentRow& seg : batch.new_segments) seg.committed_bytes = segfiles_[seg.id].written;
     batch.sealed_segments = rows.sealed;
     batch.events = rows.events;
+    batch.decisions = rows.decisions;
     std::map<uint64_t, SliceRow> slices;
     std::map<uint64_t, CommitBatch::CommDelta> deltas;
     std::vector<tlog::TreeBuilder::FullTile> completed;
@@ -1421,6 +1464,8 @@ absl::Status Store::Impl::Checkpoint() {
 
 void Store::Impl::ControlLoop() {
   int64_t last_retention = 0;
+  int64_t last_rescreen = 0;
+  std::optional<uint64_t> screened_generation;   // none yet: everything is screened at start
   for (;;) {
     {
       absl::MutexLock l(&control_mu_);
@@ -1431,6 +1476,17 @@ void Store::Impl::ControlLoop() {
     ProcessRequests();
     EvictIdle();
     int64_t now = NowUs();
+    if (opt_.screener != nullptr) {
+      const uint64_t generation = opt_.screener->Generation();
+      if (generation != screened_generation) {
+        screened_generation = generation;
+        last_rescreen = now;
+        Rescreen(/*all=*/true);
+      } else if (now - last_rescreen > opt_.rescreen_interval_us) {
+        last_rescreen = now;
+        Rescreen(/*all=*/false);
+      }
+    }
     if (now - last_retention > opt_.retention_interval_us) {
       last_retention = now;
       RetentionSweep();
@@ -1461,10 +1517,55 @@ absl::StatusOr<DestroyOrder> OrderFromJson(std::string_view text) {
     o.order_ref = j.value("order", "");
     o.reason = j.value("reason", "");
     o.ordered_by = j.value("by", "");
+    if (j.contains("official_record")) o.official_record = j["official_record"].dump();
     return o;
   } catch (const nlohmann::json::exception& e) {
     return absl::InvalidArgumentError(base::StrCat("store: malformed destroy request: ", e.what()));
   }
+}
+
+std::string_view ActName(DecisionOrder::Act a) {
+  switch (a) {
+    case DecisionOrder::Act::kFlag: return "flag";
+    case DecisionOrder::Act::kRelease: return "release";
+    case DecisionOrder::Act::kConfirm: return "confirm";
+  }
+  return "flag";
+}
+
+absl::StatusOr<DecisionOrder> DecisionOrderFromJson(std::string_view text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return absl::InvalidArgumentError("store: malformed decision request");
+  try {
+    DecisionOrder o;
+    const std::string act = j.value("act", "");
+    if (act == "flag") {
+      o.act = DecisionOrder::Act::kFlag;
+    } else if (act == "release") {
+      o.act = DecisionOrder::Act::kRelease;
+    } else if (act == "confirm") {
+      o.act = DecisionOrder::Act::kConfirm;
+    } else {
+      return absl::InvalidArgumentError("store: decision request with an unknown act");
+    }
+    o.comm_id = j.value("comm", uint64_t{0});
+    o.order_ref = j.value("order", "");
+    o.reason = j.value("reason", "");
+    o.by = j.value("by", "");
+    return o;
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(base::StrCat("store: malformed decision request: ", e.what()));
+  }
+}
+
+std::string DecisionOrderToJson(const DecisionOrder& o) {
+  nlohmann::json j;
+  j["act"] = ActName(o.act);
+  j["comm"] = o.comm_id;
+  j["order"] = o.order_ref;
+  j["reason"] = o.reason;
+  j["by"] = o.by;
+  return j.dump();
 }
 
 std::string OrderToJson(const DestroyOrder& o) {
@@ -1476,6 +1577,9 @@ std::string OrderToJson(const DestroyOrder& o) {
   j["order"] = o.order_ref;
   j["reason"] = o.reason;
   j["by"] = o.ordered_by;
+  if (!o.official_record.empty()) {
+    j["official_record"] = nlohmann::json::parse(o.official_record, nullptr, false);
+  }
   return j.dump();
 }
 
@@ -1497,6 +1601,15 @@ void Store::Impl::ProcessRequests() {
       } else {
         r = d.status();
       }
+    } else if (req.kind == "decide") {
+      auto order = DecisionOrderFromJson(req.body);
+      if (!order.ok()) {
+        r = order.status();
+      } else if (auto d = Decide(*order); d.ok()) {
+        r = DecisionResultJson(*d);
+      } else {
+        r = d.status();
+      }
     } else if (req.kind == "rotate") {
       nlohmann::json j = nlohmann::json::parse(req.body, nullptr, false);
       std::optional<std::string> liid;
@@ -1514,6 +1627,278 @@ void Store::Impl::ProcessRequests() {
       base::Log(base::LogLevel::kError, "store.request_failed", {{"reason", base::View(s.message())}});
     }
   }
+}
+
+// --- decisions (privileged-party filter) ---------------------------------------------------------
+
+void Store::Impl::ScreenInto(Rows& rows) {
+  if (rows.screen.empty()) return;
+  const int64_t now = NowUs();
+  for (auto& [id, request] : rows.screen) {
+    DecisionRow d;
+    if (opt_.screener != nullptr) {
+      d = opt_.screener->Screen(request);
+    } else {
+      d.state = CommState::kQuarantined;
+      d.reason = "no_filter";
+      d.by = "store";
+    }
+    d.comm_id = id;
+    d.at_us = now;
+    d.from.clear();
+    d.record_always = false;
+    d.parties_seen = request.parties.size();
+    rows.decisions.push_back(std::move(d));
+  }
+  rows.screen.clear();
+}
+
+void Store::Impl::Rescreen(bool all) {
+  std::vector<CommState> states = {CommState::kQuarantined};
+  if (all) states.push_back(CommState::kAvailable);
+  std::vector<DecisionRow> verdicts;
+  std::vector<uint64_t> newly_privileged;
+  const int64_t now = NowUs();
+  for (CommState state : states) {
+    CommFilter f;
+    f.state = state;
+    f.limit = 1000;
+    for (;;) {
+      absl::StatusOr<std::vector<CommRow>> page;
+      {
+        absl::MutexLock l(&mu_);
+        page = lookup_->ListComms(f);
+      }
+      if (!page.ok()) {
+        base::Log(base::LogLevel::kError, "store.rescreen_failed",
+                  {{"reason", base::View(page.status().message())}});
+        return;
+      }
+      if (page->empty()) break;
+      f.after_id = page->back().id;
+      for (CommRow& c : *page) {
+        // A prosecutor's release stands until another act of a person.
+        if (c.state == CommState::kAvailable && c.state_reason == "released") continue;
+        ScreenRequest request{c.id, c.liid, c.country, c.start_us, std::move(c.parties)};
+        DecisionRow d = opt_.screener->Screen(request);
+        // Decided stays decided when the list becomes unusable: only new content waits for it.
+        if (c.state == CommState::kAvailable && d.state == CommState::kQuarantined) continue;
+        if (d.state == c.state && d.reason == c.state_reason && d.list_version == c.list_version) {
+          continue;
+        }
+        if (d.state == CommState::kPrivileged) newly_privileged.push_back(c.id);
+        // Decided again on stored content (a new list version): oversight counts these apart.
+        if (!c.parties.empty() || !request.parties.empty()) d.detail = R"({"retroactive":true})";
+        d.comm_id = c.id;
+        d.at_us = now;
+        d.from.clear();
+        d.parties_seen = request.parties.size();
+        verdicts.push_back(std::move(d));
+      }
+    }
+  }
+  if (verdicts.empty()) return;
+  {
+    absl::MutexLock l(&mu_);
+    for (DecisionRow& d : verdicts) rows_.decisions.push_back(std::move(d));
+  }
+  if (!newly_privileged.empty()) {
+    // Ids only: which communications, never whose identity.
+    nlohmann::json ids = newly_privileged.size() <= 1000
+                             ? nlohmann::json(newly_privileged)
+                             : nlohmann::json(std::vector<uint64_t>(newly_privileged.begin(),
+                                                                    newly_privileged.begin() + 1000));
+    base::Log(base::LogLevel::kWarn, "privileged.retroactive",
+              {{"communications", newly_privileged.size()}, {"ids", ids.dump()}});
+  }
+}
+
+absl::StatusOr<CommRow> Store::Impl::CommRowOf(uint64_t comm_id) {
+  CommFilter f;
+  f.comm_id = comm_id;
+  absl::StatusOr<std::vector<CommRow>> rows;
+  {
+    absl::MutexLock l(&mu_);
+    rows = lookup_->ListComms(f);
+  }
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return absl::NotFoundError(base::StrCat("store: no communication ", comm_id));
+  return std::move(rows->front());
+}
+
+absl::Status Store::Impl::CommitDecisions(std::vector<DecisionRow> decisions) {
+  {
+    absl::MutexLock l(&mu_);
+    if (stopping_ || closed_) return absl::UnavailableError("store: closed");
+    for (DecisionRow& d : decisions) rows_.decisions.push_back(std::move(d));
+    // Flush waits for queued items; a barrier makes it wait for this commit too.
+    Item barrier;
+    barrier.type = Item::kBarrier;
+    barrier.barrier = [] {};
+    queue_.items.push_back(std::move(barrier));
+    ++enqueued_;
+  }
+  return Flush(120LL * 1000000);
+}
+
+absl::StatusOr<DecisionResult> Store::Impl::Decide(const DecisionOrder& o) {
+  using Act = DecisionOrder::Act;
+  if (o.by.empty()) return absl::InvalidArgumentError("decide: who decides must be named");
+  if (o.act != Act::kFlag && o.order_ref.empty()) {
+    return absl::InvalidArgumentError("decide: a release or confirmation needs an order reference");
+  }
+  if (o.act == Act::kRelease && o.reason.empty()) {
+    return absl::InvalidArgumentError("decide: a release needs a reason");
+  }
+  // One decision at a time: a second release must see the first one's request.
+  absl::MutexLock one_at_a_time(&decide_mu_);
+  RETURN_IF_ERROR(Flush(120LL * 1000000));   // the communication's row is committed
+  ASSIGN_OR_RETURN(CommRow comm, CommRowOf(o.comm_id));
+  DecisionResult result;
+  result.comm_id = o.comm_id;
+  if (comm.state == CommState::kDestroyed) {
+    return absl::FailedPreconditionError(
+        base::StrCat("decide: communication ", o.comm_id, " is destroyed"));
+  }
+  DecisionRow d;
+  d.comm_id = o.comm_id;
+  d.at_us = NowUs();
+  d.by = o.by;
+  d.order_ref = o.order_ref;
+  d.record_always = true;
+  nlohmann::json detail = nlohmann::json::object();
+  if (!o.reason.empty()) detail["reason"] = o.reason;
+
+  if (o.act == Act::kFlag) {
+    d.state = CommState::kPrivileged;
+    d.reason = "manual_flag";
+    d.list_version = comm.list_version;
+    d.from = {CommState::kQuarantined, CommState::kAvailable, CommState::kPrivileged};
+    d.detail = detail.dump();
+    result.outcome = comm.state == CommState::kPrivileged ? "already_privileged" : "flagged";
+    if (comm.state == CommState::kPrivileged) d.reason = comm.state_reason;
+    RETURN_IF_ERROR(CommitDecisions({d}));
+    result.state = CommState::kPrivileged;
+    base::Log(base::LogLevel::kInfo, "privileged.flagged",
+              {{"comm", o.comm_id}, {"outcome", result.outcome}});
+    return result;
+  }
+
+  if (comm.state != CommState::kPrivileged) {
+    return absl::FailedPreconditionError(base::StrCat(
+        "decide: communication ", o.comm_id, " is ", CommStateName(comm.state),
+        ", not privileged: only privileged communications are released or confirmed"));
+  }
+  absl::StatusOr<std::vector<DecisionRow>> history;
+  {
+    absl::MutexLock l(&mu_);
+    history = lookup_->Decisions(o.comm_id, std::nullopt, std::nullopt);
+  }
+  if (!history.ok()) return history.status();
+
+  if (o.act == Act::kRelease) {
+    absl::StatusOr<std::optional<std::string>> policy;
+    {
+      absl::MutexLock l(&mu_);
+      policy = lookup_->GetMeta(kMetaReleaseFourEyes);
+    }
+    if (!policy.ok()) return policy.status();
+    const bool four_eyes = !(policy->has_value() && **policy == "off");
+    // Release requests since the communication last became privileged.
+    std::set<std::string> requested_by;
+    for (const DecisionRow& h : *history) {
+      if (h.reason == "release_requested") {
+        requested_by.insert(h.by);
+      } else {
+        requested_by.clear();
+      }
+    }
+    const bool second_person = std::any_of(requested_by.begin(), requested_by.end(),
+                                           [&](const std::string& who) { return who != o.by; });
+    d.from = {CommState::kPrivileged};
+    detail["order"] = o.order_ref;
+    if (four_eyes && !second_person) {
+      if (requested_by.count(o.by)) {
+        return absl::FailedPreconditionError(base::StrCat(
+            "decide: ", o.by, " already asked to release communication ", o.comm_id,
+            "; a second, different person must release it"));
+      }
+      d.state = CommState::kPrivileged;
+      d.reason = "release_requested";
+      d.list_version = comm.list_version;
+      d.detail = detail.dump();
+      RETURN_IF_ERROR(CommitDecisions({d}));
+      result.outcome = "release_pending_second_person";
+      result.state = CommState::kPrivileged;
+      return result;
+    }
+    if (four_eyes) detail["first_person"] = *requested_by.begin();
+    d.state = CommState::kAvailable;
+    d.reason = "released";
+    d.list_version = comm.list_version;
+    d.detail = detail.dump();
+    RETURN_IF_ERROR(CommitDecisions({d}));
+    ASSIGN_OR_RETURN(CommRow after, CommRowOf(o.comm_id));
+    if (after.state != CommState::kAvailable) {
+      return absl::InternalError("decide: the release did not take effect");
+    }
+    result.outcome = "released";
+    result.state = CommState::kAvailable;
+    base::Log(base::LogLevel::kInfo, "privileged.released",
+              {{"comm", o.comm_id}, {"order", o.order_ref}});
+    return result;
+  }
+
+  // Confirm: the proces-verbaal (official record of destruction) is signed with the destruction.
+  const DecisionRow* recognised = nullptr;
+  for (const DecisionRow& h : *history) {
+    if (h.state == CommState::kPrivileged && h.reason != "release_requested") {
+      if (recognised == nullptr) recognised = &h;
+    }
+  }
+  const int64_t now = NowUs();
+  nlohmann::ordered_json pv;
+  pv["type"] = "proces-verbaal van vernietiging";
+  pv["basis"] = "Sv art. 126aa; Besluit bewaren en vernietigen niet-gevoegde stukken";
+  pv["liid"] = comm.liid;
+  pv["comm"] = comm.id;
+  pv["order"] = o.order_ref;
+  pv["communication"] = {{"start", base::FormatRfc3339({comm.start_us})},
+                         {"end", base::FormatRfc3339({comm.end_us})},
+                         {"records", comm.records}};
+  if (recognised != nullptr) {
+    pv["recognised"] = {{"at", base::FormatRfc3339({recognised->at_us})},
+                        {"how", recognised->reason},
+                        {"by", recognised->by},
+                        {"list_version", recognised->list_version},
+                        {"party_role", recognised->role},
+                        {"identity_hash", recognised->identity_hash}};
+  }
+  pv["list_version"] = comm.list_version;
+  pv["method"] = "crypto-shredding (data keys erased, warrant key and master key rotated)";
+  pv["confirmed_by"] = o.by;
+  pv["at"] = base::FormatRfc3339({now});
+  if (!o.reason.empty()) pv["remarks"] = o.reason;
+  DestroyOrder order;
+  order.comm_id = o.comm_id;
+  order.order_ref = o.order_ref;
+  order.reason = "privileged communication (Sv 126aa): destruction confirmed by the prosecutor";
+  order.ordered_by = o.by;
+  order.official_record = pv.dump();
+  ASSIGN_OR_RETURN(DestroyResult destroyed, Destroy(order));
+  d.state = CommState::kDestroyed;
+  d.reason = "confirmed";
+  d.list_version = comm.list_version;
+  d.from = {CommState::kDestroyed};
+  detail["record_leaf"] = destroyed.record_leaf;
+  if (recognised != nullptr) detail["recognised_us"] = recognised->at_us;
+  d.detail = detail.dump();
+  RETURN_IF_ERROR(CommitDecisions({d}));
+  result.outcome = "destroyed";
+  result.state = CommState::kDestroyed;
+  result.proces_verbaal = pv.dump();
+  result.destruction = std::move(destroyed);
+  return result;
 }
 
 void Store::Impl::RetentionSweep() {
@@ -1558,6 +1943,10 @@ void Store::Impl::PauseAppendsUntilIdle() {
 absl::StatusOr<DestroyResult> Store::Impl::Destroy(const DestroyOrder& order) {
   if (order.order_ref.empty() || order.reason.empty()) {
     return absl::InvalidArgumentError("store: a destruction needs an order reference and a reason");
+  }
+  if (!order.official_record.empty() &&
+      !nlohmann::json::parse(order.official_record, nullptr, false).is_object()) {
+    return absl::InvalidArgumentError("store: the official record is not a JSON object");
   }
   if (order.comm_id.has_value() == order.liid.has_value()) {
     return absl::InvalidArgumentError("store: destroy one communication or one case, not both");
@@ -2070,6 +2459,13 @@ absl::StatusOr<DestroyResult> Store::Impl::DestroyLocked(const DestroyOrder& ord
   doc["warrant_key"] = {{"destroyed", rk.old_warrant_key}, {"new", rk.new_warrant_key}};
   doc["master_version"] = {{"destroyed", rk.old_master}, {"new", rk.new_master}};
   doc["derived_removed"] = r.derived_removed;
+  if (!order.official_record.empty()) {
+    nlohmann::ordered_json official = nlohmann::ordered_json::parse(order.official_record, nullptr, false);
+    if (!official.is_object()) {
+      return absl::InvalidArgumentError("store: the official record is not a JSON object");
+    }
+    doc["official_record"] = std::move(official);
+  }
   ASSIGN_OR_RETURN(r.signed_record, tlog::SignNote(doc.dump() + "\n", origin_, *signer_));
   txn.events.push_back({r.at_us, "destruction", doc.dump()});
 
@@ -2151,6 +2547,9 @@ void Store::WhenDurable(std::function<void()> done) { impl_->WhenDurable(std::mo
 bool Store::Saturated() const { return impl_->Saturated(); }
 absl::Status Store::Flush(int64_t timeout_us) { return impl_->Flush(timeout_us); }
 absl::StatusOr<DestroyResult> Store::Destroy(const DestroyOrder& order) { return impl_->Destroy(order); }
+absl::StatusOr<DecisionResult> Store::Decide(const DecisionOrder& order) {
+  return impl_->Decide(order);
+}
 absl::StatusOr<Store::KeyRotation> Store::RotateKeys(const std::optional<std::string>& liid) {
   return impl_->RotateKeys(liid);
 }
@@ -2191,6 +2590,43 @@ absl::StatusOr<std::string> RunAsOwner(const std::string& dir, std::string_view 
 }
 
 }  // namespace
+
+std::string DecisionResultJson(const DecisionResult& r) {
+  nlohmann::ordered_json j;
+  j["comm"] = r.comm_id;
+  j["outcome"] = r.outcome;
+  j["state"] = CommStateName(r.state);
+  if (!r.proces_verbaal.empty()) {
+    j["proces_verbaal"] = nlohmann::ordered_json::parse(r.proces_verbaal, nullptr, false);
+  }
+  if (r.destruction) {
+    j["destruction"] = nlohmann::ordered_json::parse(DestroyResultJson(*r.destruction), nullptr, false);
+  }
+  return j.dump();
+}
+
+absl::StatusOr<DecisionResult> SubmitOrRunDecide(const std::string& dir, const DecisionOrder& order,
+                                                 int64_t timeout_us) {
+  std::optional<DecisionResult> local_result;
+  ASSIGN_OR_RETURN(std::string json,
+                   RunAsOwner(
+                       dir, "decide", DecisionOrderToJson(order),
+                       [&](Store& st) -> absl::StatusOr<std::string> {
+                         ASSIGN_OR_RETURN(auto r, st.Decide(order));
+                         local_result = r;
+                         return DecisionResultJson(r);
+                       },
+                       timeout_us));
+  if (local_result) return *local_result;
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
+  if (!j.is_object()) return absl::InternalError("store: malformed result from the serving process");
+  DecisionResult r;
+  r.comm_id = j.value("comm", uint64_t{0});
+  r.outcome = j.value("outcome", "");
+  r.state = ParseCommState(j.value("state", "")).value_or(CommState::kQuarantined);
+  if (j.contains("proces_verbaal")) r.proces_verbaal = j["proces_verbaal"].dump();
+  return r;
+}
 
 std::string KeyRotationJson(const Store::KeyRotation& r) {
   nlohmann::ordered_json j;

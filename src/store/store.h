@@ -33,6 +33,11 @@
 #include "metrics/registry.h"
 #include "store/catalog.h"
 #include "store/record_format.h"
+#include "store/screen.h"
+
+namespace tapvault::gate {
+class ReadGate;
+}
 
 namespace tapvault::store {
 
@@ -62,6 +67,13 @@ struct StoreOptions {
   int64_t comm_idle_us = 10LL * 60 * 1000000;  // forget in-memory state of idle communications
   int64_t retention_interval_us = 60LL * 1000000;  // how often expired records are destroyed
   metrics::Registry* metrics = nullptr;        // optional
+  // Decides each communication (the privileged-party filter). nullptr: everything stays
+  // quarantined. Must outlive the Store.
+  Screener* screener = nullptr;
+  // Undecided communications are screened again this often (e.g. to send those whose parties
+  // never arrived to review); all quarantined and available ones when the screener's
+  // Generation() changes.
+  int64_t rescreen_interval_us = 5LL * 1000000;
   // Tests only: Destroy fails (Aborted) right after the re-encrypted copies of a cut slice's kept
   // records are durable, before any key is destroyed (a crash at the worst moment).
   bool fail_after_rewrite_for_test = false;
@@ -79,6 +91,7 @@ struct AppendMeta {
   std::optional<uint32_t> cin;
   uint32_t sequence_number = 0;
   const std::vector<PartyRow>* parties = nullptr;  // identities the decoders extracted
+  std::string_view country;    // ISO 3166 alpha-2 of the intercept (PS-PDU header), "" = unknown
 };
 
 // What to destroy: exactly the records received in [from, to] (whole communications or a whole
@@ -97,7 +110,11 @@ struct DestroyOrder {
   // Slices cut by the range: false = re-encrypt their kept records (exact, above); true = leave
   // the slice whole for later (retention: it expires with a later sweep, no re-encryption).
   bool skip_cut_slices = false;
+  // An official record of destruction (JSON object, e.g. the proces-verbaal of a privileged
+  // communication) signed as part of the destruction record in the log; "" = none.
+  std::string official_record;
 };
+
 
 // Kept records of cut slices: leaves [from_first, from_last] now live, re-encrypted, at leaves
 // to_first, to_first + 1, ... (one entry per run that is consecutive on both sides).
@@ -122,6 +139,30 @@ struct DestroyResult {
   std::string signed_record;                            // the signed note as stored
 };
 std::string DestroyResultJson(const DestroyResult& r);
+
+// A person's decision about one communication (privileged-party filter, issue 4).
+//   flag:    any authorised user marks it privileged; it is unreadable at once.
+//   release: a prosecutor releases a privileged communication (reason required, e.g. the lawyer
+//            is a suspect himself); with the four-eyes policy (catalog meta
+//            "release_four_eyes", on unless set to "off") a second, different person must
+//            release it too before it becomes readable.
+//   confirm: a prosecutor confirms it privileged: crypto-shredding plus a signed proces-verbaal.
+struct DecisionOrder {
+  enum class Act : uint8_t { kFlag, kRelease, kConfirm } act = Act::kFlag;
+  uint64_t comm_id = 0;
+  std::string order_ref;   // required for release and confirm
+  std::string reason;      // required for flag and release
+  std::string by;          // who ("" is refused)
+};
+struct DecisionResult {
+  uint64_t comm_id = 0;
+  std::string outcome;     // "flagged", "already_privileged", "release_pending_second_person",
+                           // "released", "destroyed"
+  CommState state = CommState::kQuarantined;
+  std::optional<DestroyResult> destruction;   // confirm
+  std::string proces_verbaal;                 // confirm: the official record (JSON)
+};
+std::string DecisionResultJson(const DecisionResult& r);
 
 struct StoreStats {
   uint64_t records = 0, bytes = 0, commits = 0, fsyncs = 0;
@@ -148,6 +189,10 @@ class Store {
   absl::Status Flush(int64_t timeout_us = 60LL * 1000000);
   // Crypto-shredding (see DestroyOrder). Waits for queued records first.
   absl::StatusOr<DestroyResult> Destroy(const DestroyOrder& order);
+  // A flag, release or confirmation (see DecisionOrder). NotFound for an unknown communication,
+  // FailedPrecondition when the act does not fit its state (e.g. releasing one not privileged,
+  // the same person releasing twice).
+  absl::StatusOr<DecisionResult> Decide(const DecisionOrder& order);
   // Rotates the master key (a new version; every warrant and signing key re-wrapped; the old
   // version destroyed) and, for a case, its warrant key (its data keys re-wrapped; the old key
   // erased). Content is never rewritten. A signed record of it goes into the log.
@@ -178,6 +223,10 @@ class Store {
 absl::StatusOr<DestroyResult> SubmitOrRunDestroy(const std::string& dir, const DestroyOrder& order,
                                                  int64_t timeout_us = 120LL * 1000000);
 
+// `tapvault flag` / `tapvault decide`: Store::Decide here or through the owning process.
+absl::StatusOr<DecisionResult> SubmitOrRunDecide(const std::string& dir, const DecisionOrder& order,
+                                                 int64_t timeout_us = 120LL * 1000000);
+
 // `tapvault keys rotate`: Store::RotateKeys here or through the owning process (as above); the
 // result as JSON.
 absl::StatusOr<std::string> SubmitOrRunRotate(const std::string& dir,
@@ -185,8 +234,10 @@ absl::StatusOr<std::string> SubmitOrRunRotate(const std::string& dir,
                                               int64_t timeout_us = 120LL * 1000000);
 std::string KeyRotationJson(const Store::KeyRotation& r);
 
-// Decrypting reader (needs the master key). For tests, tools and the later read gate; every
-// caller outside tests must pass through that gate.
+// Decrypting reader (needs the master key). Its content is reachable only through the one read
+// gate (gate::ReadGate), which decides whether a communication may be read at all; the only
+// other user is a test access struct in the store's own tests (a test in src/gate checks that no
+// product code uses it).
 class ContentReader {
  public:
   static absl::StatusOr<std::unique_ptr<ContentReader>> Open(const std::string& dir,
@@ -196,16 +247,19 @@ class ContentReader {
     RecordHeader header;
     std::string pdu;          // the raw BER PDU as received
   };
-  // Every record of a communication in leaf order, each once: a re-encrypted copy kept by a
-  // range destruction takes the place of its original (the leaf in header.rewritten_from; the
-  // original wins while both exist, i.e. after a crash between the copy and the shredding).
-  // Records whose key was destroyed are not returned (their count is in *destroyed when given).
-  absl::StatusOr<std::vector<Record>> ReadComm(uint64_t comm_id, uint64_t* destroyed = nullptr);
   Catalog& catalog();
 
   class Impl;
 
  private:
+  friend class gate::ReadGate;
+  friend struct ContentReaderTestAccess;
+  // Every record of a communication in leaf order, each once: a re-encrypted copy kept by a
+  // range destruction takes the place of its original (the leaf in header.rewritten_from; the
+  // original wins while both exist, i.e. after a crash between the copy and the shredding).
+  // Records whose key was destroyed are not returned (their count is in *destroyed when given).
+  absl::StatusOr<std::vector<Record>> ReadComm(uint64_t comm_id, uint64_t* destroyed = nullptr);
+
   explicit ContentReader(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -1,0 +1,87 @@
+// The one read gate: every reader of stored communications — CLI, export, the HTTP API and live
+// monitoring (issue 5) — reaches content and party metadata only through ReadGate. It is where
+// the fail-closed rule holds: a communication is readable only when its state is `available`
+// (decided not privileged by the filter, or released by a prosecutor), and the current
+// privileged list does not make it privileged since (checked again at the moment of reading, so
+// a list imported while no server runs blocks at once). Everything else — quarantined (undecided,
+// waiting for its IRI, list unusable), privileged, destroyed — is refused.
+//
+//   ASSIGN_OR_RETURN(auto gate, gate::ReadGate::Open({.dir = data, .recheck = &filter}));
+//   ASSIGN_OR_RETURN(auto records, gate->ReadComm(42, {.who = "j.jansen", .purpose = "cli"}));
+//
+// Audit-before-read: when an AuditSink is given, the read is recorded there before any byte is
+// returned, and refused when recording fails.
+// Thread-compatible: one thread at a time per ReadGate.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "store/catalog.h"
+#include "store/screen.h"
+#include "store/store.h"
+
+namespace tapvault::gate {
+
+struct Reader {
+  std::string who;       // the person (or "system")
+  std::string purpose;   // e.g. "cli", "export", "api"
+};
+
+// Where reads are recorded before they happen (the audit log of issue 5).
+class AuditSink {
+ public:
+  virtual ~AuditSink() = default;
+  // action: "read_content", "read_metadata", "read_refused"; outcome: "ok" or the refusal.
+  virtual absl::Status Record(std::string_view action, std::string_view object,
+                              const Reader& reader, std::string_view outcome) = 0;
+};
+
+struct Options {
+  std::string dir;                       // the store
+  std::string master_key;                // "" = the store's recorded master key spec
+  // The privileged-party filter, asked again at each read. nullptr: every read is refused
+  // (without a filter nothing can be known to be not privileged).
+  store::Screener* recheck = nullptr;
+  AuditSink* audit = nullptr;            // optional until issue 5 makes it mandatory
+};
+
+// One communication's row as a reader may see it.
+struct Listed {
+  store::CommRow comm;                   // parties cleared unless readable
+  bool readable = false;
+  size_t parties_withheld = 0;
+};
+
+class ReadGate {
+ public:
+  // Opens the catalog; the master key is opened on the first content read.
+  static absl::StatusOr<std::unique_ptr<ReadGate>> Open(const Options& options);
+  ~ReadGate();
+
+  // OK when the communication may be read now; PermissionDenied naming why not.
+  absl::Status MayRead(const store::CommRow& comm);
+
+  // Every PDU of a readable communication, decrypted. NotFound for an unknown id,
+  // PermissionDenied when not readable (also when it stopped being readable during the read).
+  absl::StatusOr<std::vector<store::ContentReader::Record>> ReadComm(uint64_t comm_id,
+                                                                     const Reader& reader);
+
+  // Metadata: a page of communications. Parties are withheld for any communication that is not
+  // readable (a lawyer's number is itself privileged information).
+  absl::StatusOr<std::vector<Listed>> ListComms(const store::CommFilter& filter, const Reader& reader);
+
+ private:
+  explicit ReadGate(const Options& options);
+  absl::StatusOr<store::CommRow> Comm(uint64_t comm_id);
+
+  Options options_;
+  std::unique_ptr<store::Catalog> catalog_;
+  std::unique_ptr<store::ContentReader> content_;
+};
+
+}  // namespace tapvault::gate

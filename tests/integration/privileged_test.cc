@@ -1,0 +1,277 @@
+// The privileged-party filter end to end, through the real binary: a list imported with
+// `tapvault privileged import`, calls with lawyers in several notations and roles played by
+// `tapvault feed` to `tapvault serve --data`, and every CLI way to content tried on the result.
+// Then the people: a manual flag, the prosecutor's confirmation (destruction with a signed
+// proces-verbaal) and a release by two people; a list update that makes a stored call privileged
+// within a second; the canary; and the oversight figures.
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "harness.h"
+
+namespace {
+
+using namespace tapvault::itest;
+
+constexpr char kList[] =
+    "# NOvA delivery\n"
+    "identity,type,source,valid_from,valid_to,ref\n"
+    "+31 20 555 1234,,NOvA,,,adv-1\n"
+    "\"+31 (0)10-444 55*\",prefix,NOvA,,,kantoor-2\n"
+    "sip:mr.x@law.example,uri,NOvA,,,adv-3\n"
+    "+31 20 555 0000,number,tapvault,,,canary\n";
+
+// One warrant per call, so that each call is one communication the test can find by its LIID.
+constexpr char kScenario[] = R"(
+[scenario]
+name = "privileged"
+start = "2026-03-01T10:00:00Z"
+operator_id = "NLTELCO"
+network_element = "med-ams-01"
+country = "NL"
+
+[[warrant]]
+liid = "L-PLAIN"
+[[warrant]]
+liid = "L-LAWYER"
+[[warrant]]
+liid = "L-EXTRA-DIGITS"
+[[warrant]]
+liid = "L-NATIONAL"
+[[warrant]]
+liid = "L-FORWARDED"
+[[warrant]]
+liid = "L-RETRO"
+
+[[event]]
+type = "sip-call"
+liid = "L-PLAIN"
+domain = "ims.telco.nl"
+caller = "+31612345678"
+callee = "+31207654321"
+duration_s = 0.2
+
+[[event]]
+type = "sip-call"
+liid = "L-LAWYER"
+domain = "ims.telco.nl"
+caller = "+31612345678"
+callee = "+31205551234"
+duration_s = 0.2
+
+[[event]]
+type = "sip-call"
+liid = "L-EXTRA-DIGITS"
+domain = "ims.telco.nl"
+caller = "+31612345678"
+callee = "+31205551234999"
+duration_s = 0.2
+
+[[event]]
+type = "pstn-call"
+liid = "L-NATIONAL"
+caller = { number = "+31201234567", format = "isup" }
+callee = { number = "0205551234", format = "isup" }
+duration_s = 0.2
+
+[[event]]
+type = "pstn-call"
+liid = "L-FORWARDED"
+caller = { number = "+31201234567", format = "isup" }
+callee = { number = "0301112233", format = "isup" }
+forwarded_to = { number = "+31104445599", format = "isup" }
+duration_s = 0.2
+
+[[event]]
+type = "pstn-call"
+liid = "L-RETRO"
+caller = { number = "+31201234567", format = "isup" }
+callee = { number = "+31307778888", format = "dss1" }
+duration_s = 0.2
+)";
+
+class Privileged : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    work_ = TempPath("tv_priv_");
+    data_ = work_ / "data";
+    fs::create_directories(work_);
+    ASSERT_EQ(RunTapvault({"init", "--data", data_.string()}).exit_code, 0);
+  }
+  void TearDown() override {
+    if (serve_) serve_->Terminate();
+    std::error_code ec;
+    fs::remove_all(work_, ec);
+  }
+  RunResult Import(const std::string& csv, const std::string& name, const std::string& by = "admin") {
+    fs::path f = work_ / name;
+    std::ofstream(f) << csv;
+    return RunTapvault({"privileged", "import", "--data", data_.string(), f.string(), "--source",
+                        "NOvA", "--by", by});
+  }
+  void StartServe() {
+    fs::path config = work_ / "tapvault.toml";
+    std::ofstream(config) << "[privileged]\ncanary = \"+31205550000\"\ncanary_interval_s = 1\n";
+    serve_ = std::make_unique<ServeProcess>(std::vector<std::string>{
+        "--config", config.string(), "--data", data_.string(), "--hi2", "127.0.0.1:0", "--hi3",
+        "127.0.0.1:0", "--metrics", "127.0.0.1:0"});
+    ready_ = serve_->WaitReady();
+    ASSERT_TRUE(ready_.is_object()) << serve_->Stderr();
+  }
+  void Feed() {
+    fs::path scenario = work_ / "privileged.toml";
+    std::ofstream(scenario) << kScenario;
+    RunResult r = RunTapvault({"feed", "--scenario", scenario.string(), "--hi2", ready_["hi2"],
+                               "--hi3", ready_["hi3"], "--ack-every", "5"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  // LIID -> the (one) communication of that warrant.
+  std::map<std::string, nlohmann::json> Comms() {
+    RunResult r = RunTapvault({"comms", "list", "--data", data_.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::map<std::string, nlohmann::json> out;
+    for (const auto& c : nlohmann::json::parse(r.out)) {
+      // The canary and the simulator's own TRI PDUs (keep-alives, options: pseudo-LIID) aside.
+      if (c["liid"] != "tapvault-canary" && c["liid"] != "tapvault-feed") out[c["liid"]] = c;
+    }
+    return out;
+  }
+  std::string Id(const std::string& liid) { return std::to_string(Comms().at(liid)["id"].get<uint64_t>()); }
+  RunResult Read(const std::string& liid) {
+    return RunTapvault({"comms", "read", "--data", data_.string(), "--comm", Id(liid), "--by", "j.jansen"});
+  }
+
+  fs::path work_, data_;
+  std::unique_ptr<ServeProcess> serve_;
+  nlohmann::json ready_;
+};
+
+TEST_F(Privileged, CallsWithLawyersAreBlockedOnArrivalOnEveryPath) {
+  RunResult imported = Import(kList, "nova-1.csv");
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  StartServe();
+  Feed();
+  auto comms = Comms();
+  ASSERT_EQ(comms.size(), 6u) << RunTapvault({"comms", "list", "--data", data_.string()}).out;
+  const std::map<std::string, std::string> want = {
+      {"L-PLAIN", "available"},     {"L-LAWYER", "privileged"},   {"L-EXTRA-DIGITS", "privileged"},
+      {"L-NATIONAL", "privileged"}, {"L-FORWARDED", "privileged"}, {"L-RETRO", "available"}};
+  for (const auto& [liid, state] : want) {
+    EXPECT_EQ(comms[liid]["state"], state) << liid << ": " << comms[liid].dump();
+    // A privileged call's parties are privileged information too.
+    if (state == "privileged") {
+      EXPECT_TRUE(comms[liid]["parties"].empty()) << liid;
+      EXPECT_GT(comms[liid]["parties_withheld"].get<int>(), 0) << liid;
+      EXPECT_EQ(comms[liid].dump().find("5551234"), std::string::npos);
+    }
+  }
+  // Content: read only what is decided not privileged.
+  RunResult plain = Read("L-PLAIN");
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_GT(plain.out.size(), 200u);
+  for (const char* liid : {"L-LAWYER", "L-EXTRA-DIGITS", "L-NATIONAL", "L-FORWARDED"}) {
+    RunResult r = Read(liid);
+    EXPECT_EQ(r.exit_code, 1) << liid;
+    EXPECT_TRUE(r.out.empty()) << liid;
+    EXPECT_NE(r.err.find("privileged"), std::string::npos) << r.err;
+  }
+  // Raw capture would bypass all of this: refused together with a store.
+  RunResult raw = RunTapvault({"serve", "--data", data_.string(), "--raw-capture",
+                               (work_ / "raw").string(), "--hi2", "127.0.0.1:0"});
+  EXPECT_NE(raw.exit_code, 0);
+  EXPECT_NE(raw.err.find("raw_capture"), std::string::npos) << raw.err;
+
+  // A manual flag blocks at once.
+  RunResult flag = RunTapvault({"flag", "--data", data_.string(), "--comm", Id("L-PLAIN"), "--by",
+                                "inspector"});
+  ASSERT_EQ(flag.exit_code, 0) << flag.err;
+  EXPECT_EQ(Read("L-PLAIN").exit_code, 1);
+
+  // The prosecutor confirms: destroyed, with the proces-verbaal signed in the log.
+  RunResult confirm = RunTapvault({"decide", "--data", data_.string(), "--comm", Id("L-LAWYER"),
+                                   "--confirm", "--order", "PV-2026-001", "--by", "ovj-de-vries"});
+  ASSERT_EQ(confirm.exit_code, 0) << confirm.err;
+  nlohmann::json decided = nlohmann::json::parse(confirm.out);
+  EXPECT_EQ(decided["outcome"], "destroyed");
+  EXPECT_EQ(decided["proces_verbaal"]["liid"], "L-LAWYER");
+  EXPECT_EQ(decided["proces_verbaal"]["order"], "PV-2026-001");
+  EXPECT_EQ(decided["proces_verbaal"]["confirmed_by"], "ovj-de-vries");
+  EXPECT_EQ(Comms()["L-LAWYER"]["state"], "destroyed");
+
+  // A release needs a reason and a second person.
+  const std::string fwd = Id("L-FORWARDED");
+  RunResult noreason = RunTapvault({"decide", "--data", data_.string(), "--comm", fwd, "--release",
+                                    "--order", "R-1", "--by", "ovj-a"});
+  EXPECT_EQ(noreason.exit_code, 2);
+  RunResult first = RunTapvault({"decide", "--data", data_.string(), "--comm", fwd, "--release",
+                                 "--reason", "the lawyer is a suspect himself", "--order", "R-1",
+                                 "--by", "ovj-a"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(nlohmann::json::parse(first.out)["outcome"], "release_pending_second_person");
+  EXPECT_EQ(Read("L-FORWARDED").exit_code, 1);
+  RunResult second = RunTapvault({"decide", "--data", data_.string(), "--comm", fwd, "--release",
+                                  "--reason", "agreed", "--order", "R-1", "--by", "ovj-b"});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(Read("L-FORWARDED").exit_code, 0);
+
+  // A new list version that adds a stored call's party: privileged within a second.
+  std::string v2 = std::string(kList) + "+31 30 777 8888,,NOvA,,,adv-9\n";
+  ASSERT_EQ(Comms()["L-RETRO"]["state"], "available");
+  const auto t0 = std::chrono::steady_clock::now();
+  RunResult again = Import(v2, "nova-2.csv");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  // Even before the server has re-decided it, the gate refuses it (checked against the list now).
+  EXPECT_EQ(Read("L-RETRO").exit_code, 1);
+  bool retro = WaitUntil([&] { return Comms()["L-RETRO"]["state"] == "privileged"; }, 5000);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_TRUE(retro);
+  std::printf("retroactive decision %.2f s after the import started\n", seconds);
+
+  // `privileged check` in a notation a SIP header carries.
+  RunResult check = RunTapvault({"privileged", "check", "--data", data_.string(),
+                                 "\"Mr X\" <sip:+31205551234@ims.example;user=phone>;tag=x"});
+  ASSERT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_EQ(nlohmann::json::parse(check.out)["match"], true);
+
+  // The canary ran end to end and was blocked.
+  EXPECT_GE(WaitMetric(ready_["metrics"], "tapvault_privileged_canary_runs_total{outcome=\"blocked\"}", 1,
+                       15000),
+            1);
+  EXPECT_EQ(Metric(ready_["metrics"], "tapvault_privileged_canary_ok"), 1);
+
+  // Oversight figures.
+  RunResult report = RunTapvault({"privileged", "report", "--data", data_.string()});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  nlohmann::json figures = nlohmann::json::parse(report.out);
+  EXPECT_EQ(figures["recognised"]["on_arrival"], 4);
+  EXPECT_EQ(figures["recognised"]["retroactive"], 1);
+  EXPECT_EQ(figures["flagged_by_hand"], 1);
+  EXPECT_EQ(figures["destroyed"], 1);
+  EXPECT_EQ(figures["released"], 1);
+
+  ASSERT_EQ(serve_->Terminate(), 0);
+  serve_.reset();
+  RunResult verify = RunTapvault({"verify", "--data", data_.string()});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+}
+
+TEST_F(Privileged, WithoutAListNothingBecomesReadable) {
+  StartServe();
+  Feed();
+  for (const auto& [liid, c] : Comms()) {
+    EXPECT_EQ(c["state"], "quarantined") << liid;
+    EXPECT_EQ(c["state_reason"], "list_unavailable") << liid;
+  }
+  EXPECT_EQ(Read("L-PLAIN").exit_code, 1);
+  // The list arrives: the waiting calls are decided.
+  ASSERT_EQ(Import(kList, "nova.csv").exit_code, 0);
+  EXPECT_TRUE(WaitUntil([&] { return Comms()["L-PLAIN"]["state"] == "available"; }, 5000));
+  EXPECT_EQ(Comms()["L-LAWYER"]["state"], "privileged");
+  EXPECT_EQ(Read("L-PLAIN").exit_code, 0);
+}
+
+}  // namespace
