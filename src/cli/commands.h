@@ -18,6 +18,7 @@ void AddRetentionCommand(CLI::App& app, std::function<int()>& run);
 void AddKeysCommand(CLI::App& app, std::function<int()>& run);
 void AddProofCommand(CLI::App& app, std::function<int()>& run);
 void AddVerifyCommand(CLI::App& app, std::function<int()>& run);
+void AddAuditCommand(CLI::App& app, std::function<int()>& run);
 void AddPrivilegedCommand(CLI::App& app, std::function<int()>& run);
 // `privileged report` and `privileged policy`: after AddPrivilegedCommand.
 void AddPrivilegedOversightCommands(CLI::App& app, std::function<int()>& run);

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   tapvault::cli::AddKeysCommand(app, run);
   tapvault::cli::AddProofCommand(app, run);
   tapvault::cli::AddVerifyCommand(app, run);
+  tapvault::cli::AddAuditCommand(app, run);
   tapvault::cli::AddPrivilegedCommand(app, run);
   tapvault::cli::AddPrivilegedOversightCommands(app, run);
   tapvault::cli::AddFlagCommand(app, run);
