@@ -171,7 +171,11 @@ class DiscardSink : public ingest::RecordSink {
 absl::Status EnsureStore(const std::string& dir) {
   std::error_code ec;
   if (std::filesystem::exists(store::CatalogPath(dir), ec)) return absl::OkStatus();
-  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec)) {
+  // A privileged list imported before the first start (`privileged import --data DIR`) is the
+  // only thing allowed to be there already.
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("privileged.db", 0) == 0) continue;
     return absl::FailedPreconditionError(base::StrCat(
         "data dir ", dir, " is not empty and holds no store; run `tapvault init --data DIR` on an "
         "empty directory"));

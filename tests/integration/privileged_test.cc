@@ -274,4 +274,30 @@ TEST_F(Privileged, WithoutAListNothingBecomesReadable) {
   EXPECT_EQ(Read("L-PLAIN").exit_code, 0);
 }
 
+// The list can be delivered before the first start: serve then makes its store beside it.
+TEST(PrivilegedFirstStart, AListImportedBeforeTheStoreExists) {
+  fs::path work = TempPath("tv_priv_first_");
+  fs::path data = work / "data";
+  fs::create_directories(data);
+  std::ofstream(work / "list.csv") << kList;
+  RunResult imported = RunTapvault({"privileged", "import", "--data", data.string(),
+                                    (work / "list.csv").string(), "--by", "admin"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  ServeProcess serve({"--data", data.string(), "--hi2", "127.0.0.1:0", "--hi3", "127.0.0.1:0",
+                      "--metrics", "127.0.0.1:0"});
+  nlohmann::json ready = serve.WaitReady();
+  ASSERT_TRUE(ready.is_object()) << serve.Stderr();
+  EXPECT_GE(WaitMetric(ready["metrics"], "tapvault_privileged_list_usable", 1, 5000), 1);
+  EXPECT_EQ(serve.Terminate(), 0);
+  // Anything else in the directory is still refused.
+  fs::path other = work / "other";
+  fs::create_directories(other);
+  std::ofstream(other / "notes.txt") << "x";
+  RunResult refused = RunTapvault({"serve", "--data", other.string(), "--hi2", "127.0.0.1:0"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("not empty"), std::string::npos) << refused.err;
+  std::error_code ec;
+  fs::remove_all(work, ec);
+}
+
 }  // namespace
