@@ -17,7 +17,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "audit/internal/file_util.h"
+#include "base/file_util.h"
 #include "audit/internal/log_format.h"
 #include "base/hex.h"
 #include "base/log.h"
@@ -30,9 +30,9 @@
 
 namespace tapvault::audit {
 
-using internal::ErrnoStatus;
+using base::ErrnoStatus;
 using internal::FrameReader;
-using internal::JoinPath;
+using base::JoinPath;
 using internal::kFileHeader;
 
 namespace {
@@ -48,10 +48,10 @@ class FlockGuard {
   FlockGuard(const FlockGuard&) = delete;
   FlockGuard& operator=(const FlockGuard&) = delete;
   ~FlockGuard() {
-    if (locked_) (void)internal::Flock(fd_, LOCK_UN, path_);
+    if (locked_) (void)base::Flock(fd_, LOCK_UN, path_);
   }
   absl::Status Lock(int op) {
-    RETURN_IF_ERROR(internal::Flock(fd_, op, path_));
+    RETURN_IF_ERROR(base::Flock(fd_, op, path_));
     locked_ = true;
     return absl::OkStatus();
   }
@@ -195,9 +195,9 @@ class TileWrites {
       ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
       if (fd.get() < 0) return ErrnoStatus(errno, "open", path);
       if (::fsync(fd.get()) != 0) return ErrnoStatus(errno, "fsync", path);
-      dirs.insert(internal::DirName(path));
+      dirs.insert(base::DirName(path));
     }
-    for (const std::string& d : dirs) RETURN_IF_ERROR(internal::SyncDir(d));
+    for (const std::string& d : dirs) RETURN_IF_ERROR(base::SyncDir(d));
     return absl::OkStatus();
   }
   // Once the new files are durable: removes the partial files they supersede, the narrower
@@ -224,7 +224,7 @@ class TileWrites {
  private:
   absl::Status Prepare(const std::string& rel) {
     const std::string path = JoinPath(dir_, rel);
-    RETURN_IF_ERROR(internal::MakeDirs(internal::DirName(path), 0700));
+    RETURN_IF_ERROR(base::MakeDirs(base::DirName(path), 0700));
     files_.push_back(path);
     return absl::OkStatus();
   }
@@ -369,7 +369,7 @@ absl::Status AuditLog::Impl::Init() {
     RETURN_IF_ERROR(lock.Lock(writable() ? LOCK_EX : LOCK_SH));
     // Start where the tiles are complete (a start without reading the whole log); the state is
     // only a hint: if it does not lead to a clean scan, scan from the file header.
-    auto text = internal::ReadFile(JoinPath(opt_.dir, internal::kStateFile));
+    auto text = base::ReadFile(JoinPath(opt_.dir, internal::kStateFile));
     std::optional<internal::TileState> st;
     if (text.ok()) st = internal::DecodeTileState(*text);
     bool scanned = false;
@@ -400,7 +400,7 @@ absl::Status AuditLog::Impl::Init() {
     size_.store(committed_size_, std::memory_order_release);
   }
   if (writable()) {
-    if (!internal::ReadFile(JoinPath(opt_.dir, internal::kCheckpointFile)).ok()) {
+    if (!base::ReadFile(JoinPath(opt_.dir, internal::kCheckpointFile)).ok()) {
       RETURN_IF_ERROR(Checkpoint().status());
     }
     if (opt_.checkpoint_interval_ms > 0) thread_ = std::thread([this] { CheckpointLoop(); });
@@ -487,7 +487,7 @@ absl::Status AuditLog::Impl::CutTornTailLocked(const Damage& d, std::optional<Ev
                                             "audit verify`"));
   }
   // Nor does it reach back into what a checkpoint has signed.
-  auto note = internal::ReadFile(JoinPath(opt_.dir, internal::kCheckpointFile));
+  auto note = base::ReadFile(JoinPath(opt_.dir, internal::kCheckpointFile));
   if (note.ok()) {
     auto cp = tlog::OpenCheckpoint(*note, vkey_);
     if (cp.ok() && cp->size > committed_size_) {
@@ -499,13 +499,13 @@ absl::Status AuditLog::Impl::CutTornTailLocked(const Damage& d, std::optional<Ev
   // Keep the cut bytes as evidence, durably, before they are gone from the log.
   std::string cut(end - d.offset, '\0');
   ASSIGN_OR_RETURN(size_t got,
-                   internal::PReadUpTo(fd_, cut.data(), cut.size(), d.offset, entries_path_));
+                   base::PReadUpTo(fd_, cut.data(), cut.size(), d.offset, entries_path_));
   cut.resize(got);
   const std::string torn_dir = JoinPath(opt_.dir, internal::kTornDir);
-  RETURN_IF_ERROR(internal::MakeDirs(torn_dir, 0700));
+  RETURN_IF_ERROR(base::MakeDirs(torn_dir, 0700));
   const std::string saved_as =
       base::StrCat(internal::kTornDir, "/", d.offset, "-", NowUs(), ".bin");
-  RETURN_IF_ERROR(internal::WriteFileAtomic(JoinPath(opt_.dir, saved_as), cut, 0600));
+  RETURN_IF_ERROR(base::WriteFileAtomic(JoinPath(opt_.dir, saved_as), cut, 0600));
   if (::ftruncate(fd_, static_cast<off_t>(d.offset)) != 0) {
     return ErrnoStatus(errno, "truncate", entries_path_);
   }
@@ -534,7 +534,7 @@ absl::Status AuditLog::Impl::WriteLocked(const std::vector<std::string*>& entrie
     internal::AppendFrame(frames, *entries[i], tlog::LeafHash(base::AsBytes(*entries[i])));
   }
   absl::Status s = Hook("write");
-  if (s.ok()) s = internal::PWriteAll(fd_, frames, committed_offset_, entries_path_);
+  if (s.ok()) s = base::PWriteAll(fd_, frames, committed_offset_, entries_path_);
   if (s.ok()) s = Hook("sync");
   if (s.ok() && ::fdatasync(fd_) != 0) s = ErrnoStatus(errno, "fdatasync", entries_path_);
   if (!s.ok()) {
@@ -661,7 +661,7 @@ absl::StatusOr<std::string> AuditLog::Impl::Checkpoint() {
 
   std::optional<tlog::Checkpoint> prev;
   std::optional<std::string> prev_note;
-  auto note = internal::ReadFile(JoinPath(opt_.dir, internal::kCheckpointFile));
+  auto note = base::ReadFile(JoinPath(opt_.dir, internal::kCheckpointFile));
   if (note.ok()) {
     auto cp = tlog::OpenCheckpoint(*note, vkey_);
     if (!cp.ok()) {
@@ -676,7 +676,7 @@ absl::StatusOr<std::string> AuditLog::Impl::Checkpoint() {
     return note.status();
   }
   internal::TileState state;
-  if (auto text = internal::ReadFile(JoinPath(opt_.dir, internal::kStateFile)); text.ok()) {
+  if (auto text = base::ReadFile(JoinPath(opt_.dir, internal::kStateFile)); text.ok()) {
     if (auto st = internal::DecodeTileState(*text)) state = *st;
   }
   // A state beyond the signed checkpoint was not written by a checkpoint of this log: rebuild.
@@ -778,7 +778,7 @@ absl::StatusOr<std::string> AuditLog::Impl::CheckpointFrom(
   } else {
     tlog::Checkpoint cp{origin_, size, tree.Root(), {}};
     ASSIGN_OR_RETURN(signed_note, tlog::SignNote(tlog::CheckpointBody(cp), origin_, *opt_.signer));
-    RETURN_IF_ERROR(internal::WriteFileAtomic(JoinPath(opt_.dir, internal::kCheckpointFile),
+    RETURN_IF_ERROR(base::WriteFileAtomic(JoinPath(opt_.dir, internal::kCheckpointFile),
                                               signed_note, 0644));
   }
   internal::TileState next;
@@ -786,7 +786,7 @@ absl::StatusOr<std::string> AuditLog::Impl::CheckpointFrom(
   next.offset = offset;
   next.bundle_offset = bundle_offset;
   next.edge = tree.EncodeEdge();
-  RETURN_IF_ERROR(internal::WriteFileAtomic(JoinPath(opt_.dir, internal::kStateFile),
+  RETURN_IF_ERROR(base::WriteFileAtomic(JoinPath(opt_.dir, internal::kStateFile),
                                             internal::EncodeTileState(next), 0644));
   return signed_note;
 }
@@ -886,12 +886,12 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const OpenOptions& opti
   }
   const std::string& dir = options.dir;
   const std::string entries = JoinPath(dir, internal::kEntriesFile);
-  if (create) RETURN_IF_ERROR(internal::MakeDirs(dir, 0700));
+  if (create) RETURN_IF_ERROR(base::MakeDirs(dir, 0700));
 
   // The verifier key first: it names the log (its origin) and proves the signer is its key.
   const std::string vkey_path = JoinPath(dir, internal::kVerifierKeyFile);
   std::string origin, vkey;
-  auto stored = internal::ReadFile(vkey_path);
+  auto stored = base::ReadFile(vkey_path);
   if (stored.ok()) {
     vkey = TrimLine(*stored);
     ASSIGN_OR_RETURN(tlog::ParsedVerifierKey parsed, tlog::ParseVerifierKey(vkey));
@@ -915,11 +915,11 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const OpenOptions& opti
     // Create with its header; a concurrent creator may win the race (EEXIST): use its file.
     int cfd = ::open(entries.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (cfd >= 0) {
-      absl::Status s = internal::PWriteAll(cfd, kFileHeader, 0, entries);
+      absl::Status s = base::PWriteAll(cfd, kFileHeader, 0, entries);
       if (s.ok() && ::fsync(cfd) != 0) s = ErrnoStatus(errno, "fsync", entries);
       ::close(cfd);
       RETURN_IF_ERROR(s);
-      RETURN_IF_ERROR(internal::SyncDir(dir));
+      RETURN_IF_ERROR(base::SyncDir(dir));
     } else if (errno != EEXIST) {
       return ErrnoStatus(errno, "create", entries);
     }
@@ -930,7 +930,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const OpenOptions& opti
       origin = "tapvault.local/audit/" + base::ToHex(base::AsBytes(crypto::RandomBytes(6)));
     }
     vkey = tlog::VerifierKey(origin, options.signer->PublicKey());
-    RETURN_IF_ERROR(internal::WriteFileAtomic(vkey_path, vkey + "\n", 0644));
+    RETURN_IF_ERROR(base::WriteFileAtomic(vkey_path, vkey + "\n", 0644));
   }
 
   int fd = ::open(entries.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
@@ -941,11 +941,11 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const OpenOptions& opti
     FlockGuard lock(fd, entries);
     RETURN_IF_ERROR(lock.Lock(writable ? LOCK_EX : LOCK_SH));
     std::string head(kFileHeader.size(), '\0');
-    ASSIGN_OR_RETURN(size_t got, internal::PReadUpTo(fd, head.data(), head.size(), 0, entries));
+    ASSIGN_OR_RETURN(size_t got, base::PReadUpTo(fd, head.data(), head.size(), 0, entries));
     head.resize(got);
     if (head != kFileHeader) {
       if (writable && got < kFileHeader.size() && kFileHeader.substr(0, got) == head) {
-        RETURN_IF_ERROR(internal::PWriteAll(fd, kFileHeader, 0, entries));
+        RETURN_IF_ERROR(base::PWriteAll(fd, kFileHeader, 0, entries));
         if (::fsync(fd) != 0) return ErrnoStatus(errno, "fsync", entries);
       } else {
         return absl::FailedPreconditionError(

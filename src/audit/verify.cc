@@ -10,7 +10,7 @@
 #include <set>
 
 #include "audit/audit_log.h"
-#include "audit/internal/file_util.h"
+#include "base/file_util.h"
 #include "audit/internal/log_format.h"
 #include "base/hex.h"
 #include "base/status_macros.h"
@@ -25,7 +25,7 @@ namespace tapvault::audit {
 namespace {
 
 using internal::FrameReader;
-using internal::JoinPath;
+using base::JoinPath;
 
 constexpr uint64_t kWidth = tlog::kTileWidth;
 
@@ -321,17 +321,17 @@ absl::StatusOr<VerifyReport> Verifier::Run() {
     if (errno == ENOENT) {
       return absl::NotFoundError(base::StrCat("audit verify: no audit log in ", dir_));
     }
-    return internal::ErrnoStatus(errno, "open", path);
+    return base::ErrnoStatus(errno, "open", path);
   }
   struct FdCloser {
     int fd;
     ~FdCloser() { ::close(fd); }
   } closer{fd};
   struct stat st;
-  if (::fstat(fd, &st) != 0) return internal::ErrnoStatus(errno, "stat", path);
+  if (::fstat(fd, &st) != 0) return base::ErrnoStatus(errno, "stat", path);
   const uint64_t end = static_cast<uint64_t>(st.st_size);
 
-  auto note = internal::ReadFile(JoinPath(dir_, internal::kCheckpointFile));
+  auto note = base::ReadFile(JoinPath(dir_, internal::kCheckpointFile));
   if (!note.ok()) {
     Problem(base::StrCat("DIR/checkpoint: ", base::View(note.status().message()),
                          ": nothing signs the log"));
@@ -354,7 +354,7 @@ absl::StatusOr<VerifyReport> Verifier::Run() {
   }
 
   std::string head(internal::kFileHeader.size(), '\0');
-  ASSIGN_OR_RETURN(size_t got, internal::PReadUpTo(fd, head.data(), head.size(), 0, path));
+  ASSIGN_OR_RETURN(size_t got, base::PReadUpTo(fd, head.data(), head.size(), 0, path));
   head.resize(got);
   if (head != internal::kFileHeader) {
     Problem("entries.log: bad file header (not an audit log of this version)", 0);

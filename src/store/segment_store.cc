@@ -12,13 +12,13 @@
 #include "absl/synchronization/mutex.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
-#include "store/internal/file_util.h"
+#include "base/file_util.h"
 
 namespace tapvault::store {
 namespace {
 
-using internal::ErrnoStatus;
-using internal::JoinPath;
+using base::ErrnoStatus;
+using base::JoinPath;
 
 class FileSegmentStore final : public SegmentStore {
  public:
@@ -30,11 +30,11 @@ class FileSegmentStore final : public SegmentStore {
 
   absl::Status Create(const std::string& name, std::string_view header) override {
     const std::string path = JoinPath(dir_, name);
-    RETURN_IF_ERROR(internal::MakeDirs(internal::DirName(path), 0700));
+    RETURN_IF_ERROR(base::MakeDirs(base::DirName(path), 0700));
     Forget(name);
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return ErrnoStatus(errno, "create", path);
-    absl::Status s = internal::PWriteAll(fd, header, 0, path);
+    absl::Status s = base::PWriteAll(fd, header, 0, path);
     if (s.ok() && ::fdatasync(fd) != 0) s = ErrnoStatus(errno, "fdatasync", path);
     if (!s.ok()) {
       ::close(fd);
@@ -44,12 +44,12 @@ class FileSegmentStore final : public SegmentStore {
       absl::MutexLock l(&mu_);
       open_[name] = fd;
     }
-    return internal::SyncDir(internal::DirName(path));
+    return base::SyncDir(base::DirName(path));
   }
 
   absl::Status Write(const std::string& name, uint64_t offset, std::string_view bytes) override {
     ASSIGN_OR_RETURN(int fd, WriteHandle(name));
-    return internal::PWriteAll(fd, bytes, offset, JoinPath(dir_, name));
+    return base::PWriteAll(fd, bytes, offset, JoinPath(dir_, name));
   }
 
   absl::Status Sync(const std::string& name) override {
@@ -86,14 +86,14 @@ class FileSegmentStore final : public SegmentStore {
     Forget(name);
     const std::string path = JoinPath(dir_, name);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, "unlink", path);
-    return internal::SyncDir(internal::DirName(path));
+    return base::SyncDir(base::DirName(path));
   }
 
   absl::Status Read(const std::string& name, uint64_t offset, size_t n, char* out) override {
     const std::string path = JoinPath(dir_, name);
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return ErrnoStatus(errno, "open", path);
-    absl::Status s = internal::PReadAll(fd, out, n, offset, path);
+    absl::Status s = base::PReadAll(fd, out, n, offset, path);
     ::close(fd);
     return s;
   }

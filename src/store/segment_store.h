@@ -14,7 +14,7 @@
 //   RETURN_IF_ERROR(segs->Sync(name));                     // now durable
 //   RETURN_IF_ERROR(segs->Read(name, offset, n, buf));
 //
-// Errors carry the name; a full disk is ResourceExhausted (store/internal/file_util.h).
+// Errors carry the name; a full disk is ResourceExhausted (base/file_util.h).
 // Thread-safe: writes to one segment come from one thread (the store's writer); reads may run
 // concurrently with them and with each other.
 #pragma once

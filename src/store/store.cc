@@ -32,7 +32,7 @@
 #include "crypto/ed25519.h"
 #include "crypto/master_key.h"
 #include "nlohmann/json.hpp"
-#include "store/internal/file_util.h"
+#include "base/file_util.h"
 #include "store/internal/keys.h"
 #include "store/internal/tile_writer.h"
 #include "store/segment_store.h"
@@ -43,8 +43,8 @@
 
 namespace tapvault::store {
 
-using internal::ErrnoStatus;
-using internal::JoinPath;
+using base::ErrnoStatus;
+using base::JoinPath;
 
 std::string CatalogPath(const std::string& dir) { return JoinPath(dir, "catalog.db"); }
 std::string LogDir(const std::string& dir) { return JoinPath(dir, "log"); }
@@ -184,7 +184,7 @@ std::string DestroyResultJson(const DestroyResult& r) {
 absl::Status InitStore(const InitOptions& options) {
   const std::string& dir = options.dir;
   if (dir.empty()) return absl::InvalidArgumentError("store: no directory given");
-  RETURN_IF_ERROR(internal::MakeDirs(dir, 0700));
+  RETURN_IF_ERROR(base::MakeDirs(dir, 0700));
   if (::access(CatalogPath(dir).c_str(), F_OK) == 0) {
     return absl::AlreadyExistsError(base::StrCat("store: ", dir, " already holds a store"));
   }
@@ -201,7 +201,7 @@ absl::Status InitStore(const InitOptions& options) {
     recorded_spec = StripPin(options.master_key);
     open_spec = options.master_key;
   } else if (options.master_key.empty()) {
-    RETURN_IF_ERROR(internal::MakeDirs(JoinPath(dir, "keys"), 0700));
+    RETURN_IF_ERROR(base::MakeDirs(JoinPath(dir, "keys"), 0700));
     recorded_spec = "key-file:keys/master.key";
     open_spec = JoinPath(dir, "keys/master.key");
   } else {
@@ -220,8 +220,8 @@ absl::Status InitStore(const InitOptions& options) {
                    master->Wrap(seed, internal::KeyContext(KeyKind::kSigning, signing_key_id)));
 
   std::string vkey = tlog::VerifierKey(origin, signer.PublicKey());
-  RETURN_IF_ERROR(internal::MakeDirs(LogDir(dir), 0700));
-  RETURN_IF_ERROR(internal::WriteFileAtomic(VerifierKeyPath(dir), vkey + "\n", 0644));
+  RETURN_IF_ERROR(base::MakeDirs(LogDir(dir), 0700));
+  RETURN_IF_ERROR(base::WriteFileAtomic(VerifierKeyPath(dir), vkey + "\n", 0644));
 
   CommitBatch batch;
   KeyRow key;
@@ -246,9 +246,9 @@ absl::Status InitStore(const InitOptions& options) {
 
   tlog::Checkpoint cp{origin, 0, tlog::EmptyRoot(), {}};
   ASSIGN_OR_RETURN(std::string note, tlog::SignNote(tlog::CheckpointBody(cp), origin, signer));
-  RETURN_IF_ERROR(internal::WriteFileAtomic(CheckpointPath(dir), note, 0644));
-  RETURN_IF_ERROR(internal::MakeDirs(JoinPath(dir, "segments"), 0700));
-  RETURN_IF_ERROR(internal::MakeDirs(JoinPath(dir, "derived"), 0700));
+  RETURN_IF_ERROR(base::WriteFileAtomic(CheckpointPath(dir), note, 0644));
+  RETURN_IF_ERROR(base::MakeDirs(JoinPath(dir, "segments"), 0700));
+  RETURN_IF_ERROR(base::MakeDirs(JoinPath(dir, "derived"), 0700));
   base::Log(base::LogLevel::kInfo, "store.created",
             {{"dir", dir}, {"origin", origin}, {"master_key", master->Describe()}});
   return absl::OkStatus();
@@ -1448,7 +1448,7 @@ absl::Status Store::Impl::WriteCheckpointLocked() {
   RETURN_IF_ERROR(catalog_->SetMeta(kMetaTilesDurable, durable.dump()));
   tlog::Checkpoint cp{origin_, size, tree_.Root(), {}};
   ASSIGN_OR_RETURN(std::string note, tlog::SignNote(tlog::CheckpointBody(cp), origin_, *signer_));
-  RETURN_IF_ERROR(internal::WriteFileAtomic(CheckpointPath(opt_.dir), note, 0644));
+  RETURN_IF_ERROR(base::WriteFileAtomic(CheckpointPath(opt_.dir), note, 0644));
   checkpoint_size_ = size;
   return absl::OkStatus();
 }
@@ -2424,7 +2424,7 @@ absl::StatusOr<DestroyResult> Store::Impl::DestroyLocked(const DestroyOrder& ord
         if (fd >= 0) {
           std::string zeros(static_cast<size_t>(std::min<off_t>(st.st_size, 1 << 20)), '\0');
           for (off_t off = 0; off < st.st_size; off += static_cast<off_t>(zeros.size())) {
-            (void)internal::PWriteAll(fd, std::string_view(zeros).substr(0, std::min<off_t>(zeros.size(), st.st_size - off)), off, full);
+            (void)base::PWriteAll(fd, std::string_view(zeros).substr(0, std::min<off_t>(zeros.size(), st.st_size - off)), off, full);
           }
           ::fsync(fd);
           ::close(fd);

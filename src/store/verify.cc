@@ -21,7 +21,7 @@
 #include "base/strings.h"
 #include "nlohmann/json.hpp"
 #include "store/catalog.h"
-#include "store/internal/file_util.h"
+#include "base/file_util.h"
 #include "store/record_format.h"
 #include "store/segment_store.h"
 #include "store/store.h"
@@ -33,7 +33,7 @@
 namespace tapvault::store {
 namespace {
 
-using internal::JoinPath;
+using base::JoinPath;
 
 constexpr size_t kMaxChunkBytes = 4u << 20;    // per segment reader, when few segments
 constexpr size_t kMinChunkBytes = 64u << 10;   // per segment reader, when very many
@@ -443,7 +443,7 @@ void Verifier::LoadVerifierKey() {
       Note("the catalog's verifier key differs from the one given; checking against the one given");
     }
   } else {
-    auto file = internal::ReadFile(VerifierKeyPath(opt_.dir));
+    auto file = base::ReadFile(VerifierKeyPath(opt_.dir));
     if (file.ok()) {
       vkey_ = *file;
       while (!vkey_.empty() && (vkey_.back() == '\n' || vkey_.back() == '\r' || vkey_.back() == ' ')) {
@@ -466,7 +466,7 @@ void Verifier::LoadVerifierKey() {
 
 std::optional<tlog::Checkpoint> Verifier::OpenCheckpointFile(const std::string& path,
                                                              const std::string& label) {
-  auto note = internal::ReadFile(path);
+  auto note = base::ReadFile(path);
   if (!note.ok()) {
     Problem(base::StrCat(label, " is unreadable: ", base::View(note.status().message())));
     return std::nullopt;

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "audit/audit_log.h"
-#include "audit/internal/file_util.h"
+#include "base/file_util.h"
 #include "base/hex.h"
 #include "base/status_macros.h"
 #include "nlohmann/json.hpp"
@@ -44,7 +44,7 @@ absl::Status FrameReader::Fill(size_t n) {
   buf_pos_ = 0;
   const size_t old = buf_.size();
   buf_.resize(want);
-  ASSIGN_OR_RETURN(size_t got, PReadUpTo(fd_, buf_.data() + old, want - old, pos_ + old, path_));
+  ASSIGN_OR_RETURN(size_t got, base::PReadUpTo(fd_, buf_.data() + old, want - old, pos_ + old, path_));
   buf_.resize(old + got);
   return absl::OkStatus();
 }

@@ -1,6 +1,7 @@
-#include "store/internal/file_util.h"
+#include "base/file_util.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,10 +10,10 @@
 
 #include "base/strings.h"
 
-namespace tapvault::store::internal {
+namespace tapvault::base {
 
 absl::Status ErrnoStatus(int err, std::string_view what, std::string_view path) {
-  std::string msg = base::StrCat("store: ", what, " ", path, ": ", std::strerror(err));
+  std::string msg = base::StrCat(what, " ", path, ": ", std::strerror(err));
   switch (err) {
     case ENOSPC:
     case EDQUOT:
@@ -23,6 +24,7 @@ absl::Status ErrnoStatus(int err, std::string_view what, std::string_view path) 
       return absl::AlreadyExistsError(msg);
     case EACCES:
     case EPERM:
+    case EROFS:
       return absl::PermissionDeniedError(msg);
     default:
       return absl::UnavailableError(msg);
@@ -55,16 +57,16 @@ absl::Status SyncDir(const std::string& path) {
 absl::Status MakeDirs(const std::string& path, int mode) {
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) return absl::FailedPreconditionError(base::StrCat("store: not a directory: ", path));
+    if (!S_ISDIR(st.st_mode)) {
+      return absl::FailedPreconditionError(base::StrCat("not a directory: ", path));
+    }
     return absl::OkStatus();
   }
   std::string parent = DirName(path);
   if (parent != path && parent != "." && parent != "/") {
     if (absl::Status s = MakeDirs(parent, mode); !s.ok()) return s;
   }
-  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) {
-    return ErrnoStatus(errno, "mkdir", path);
-  }
+  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) return ErrnoStatus(errno, "mkdir", path);
   return SyncDir(parent.empty() ? "." : parent);
 }
 
@@ -107,7 +109,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 absl::Status PWriteAll(int fd, std::string_view data, uint64_t offset, std::string_view path) {
   size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done,
+                         static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoStatus(errno, "write", path);
     if (n == 0) return ErrnoStatus(ENOSPC, "write", path);
@@ -122,10 +125,30 @@ absl::Status PReadAll(int fd, char* out, size_t n, uint64_t offset, std::string_
     ssize_t r = ::pread(fd, out + done, n - done, static_cast<off_t>(offset + done));
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return ErrnoStatus(errno, "read", path);
-    if (r == 0) return absl::OutOfRangeError(base::StrCat("store: short read of ", path));
+    if (r == 0) return absl::OutOfRangeError(base::StrCat("short read of ", path));
     done += static_cast<size_t>(r);
   }
   return absl::OkStatus();
 }
 
-}  // namespace tapvault::store::internal
+absl::StatusOr<size_t> PReadUpTo(int fd, char* out, size_t n, uint64_t offset,
+                                 std::string_view path) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::pread(fd, out + done, n - done, static_cast<off_t>(offset + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return ErrnoStatus(errno, "read", path);
+    if (r == 0) break;
+    done += static_cast<size_t>(r);
+  }
+  return done;
+}
+
+absl::Status Flock(int fd, int op, std::string_view path) {
+  while (::flock(fd, op) != 0) {
+    if (errno != EINTR) return ErrnoStatus(errno, "flock", path);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tapvault::base

@@ -1,6 +1,9 @@
-// POSIX file helpers of the audit log: the fsync discipline (file, then directory) in one place.
-// The same rules as the cold store's (store/internal/file_util.h), kept private to audit/ because
-// headers under <component>/internal/ are not shared. Errors carry errno text and the path.
+// POSIX file helpers for everything durable (the cold store, the audit log): the fsync discipline
+// (file, then directory) in one place. Errors carry the operation, the path and errno's text, and
+// map errno to a status code so that callers can tell a full disk from a broken one.
+//
+//   RETURN_IF_ERROR(base::WriteFileAtomic(dir + "/checkpoint", note));   // temp, fsync, rename, fsync dir
+//
 // Thread-safe (stateless).
 #pragma once
 
@@ -11,7 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace tapvault::audit::internal {
+namespace tapvault::base {
 
 // ENOSPC/EDQUOT -> ResourceExhausted, ENOENT -> NotFound, EACCES/EPERM/EROFS -> PermissionDenied,
 // anything else -> Unavailable, so callers can tell a full disk from a broken one.
@@ -27,6 +30,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 // Writes all of `data` at `offset` (retrying short writes and EINTR).
 absl::Status PWriteAll(int fd, std::string_view data, uint64_t offset, std::string_view path);
 // Reads up to `n` bytes at `offset`; returns how many were read (fewer only at end of file).
+// Exactly n bytes at offset; OutOfRange on a short read.
+absl::Status PReadAll(int fd, char* out, size_t n, uint64_t offset, std::string_view path);
 absl::StatusOr<size_t> PReadUpTo(int fd, char* out, size_t n, uint64_t offset,
                                  std::string_view path);
 // flock() that retries EINTR. `op` is LOCK_EX, LOCK_SH or LOCK_UN.
@@ -34,4 +39,4 @@ absl::Status Flock(int fd, int op, std::string_view path);
 std::string DirName(const std::string& path);
 std::string JoinPath(const std::string& a, const std::string& b);
 
-}  // namespace tapvault::audit::internal
+}  // namespace tapvault::base
