@@ -211,7 +211,19 @@ TEST_F(StoreDiskFull, StallsWithBackPressureAndResumesWhenSpaceReturns) {
   EXPECT_TRUE(WaitUntil([&] { return CountOf(serve_->Stderr(), "store.stalled") > 0; }, 2000));
 
   // Back-pressure: serve stays up, ingest stops taking PDUs, the feed is held (not failed).
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // A read already in flight when the store stalled may still deliver its buffer (seen under ASan
+  // on a busy machine), so wait until the count has settled before watching it stand still.
+  double settled = PdusIn();
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        const double now = PdusIn();
+        const bool still = now == settled;
+        settled = now;
+        return still;
+      },
+      15000))
+      << "ingest never stopped reading while the store was stalled";
   const double pdus_before = PdusIn();
   const double records_before = M("tapvault_store_records_total");
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
