@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "base/status_macros.h"
@@ -242,7 +243,25 @@ void AddCheck(CLI::App& parent, std::function<int()>& run) {
       std::optional<privileged::Match> m = (*matcher)->MatchReadings(readings, at_us);
       nlohmann::ordered_json out;
       out["match"] = m.has_value();
-      out["normalized"] = readings[0].value;
+      // The reading that matched; else the number reading (what a user checking a number
+      // expects to see); else the first.
+      std::string normalized = readings[0].value;
+      bool chosen = false;
+      for (const identity::Reading& r : readings) {
+        if (m && (*matcher)->MatchReadings(std::span<const identity::Reading>(&r, 1), at_us)) {
+          normalized = r.value;
+          chosen = true;
+          break;
+        }
+      }
+      for (const identity::Reading& r : readings) {
+        if (chosen) break;
+        if (r.kind == identity::Reading::Kind::kNumber) {
+          normalized = r.value;
+          break;
+        }
+      }
+      out["normalized"] = normalized;
       nlohmann::ordered_json rs = nlohmann::ordered_json::array();
       for (const identity::Reading& r : readings) {
         rs.push_back({{"kind", KindName(r.kind)}, {"value", r.value}});
