@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "cli/cli_support.h"
 #include "cli/commands.h"
 #include "base/time.h"
 #include "filter/filter.h"
@@ -17,17 +18,13 @@
 #include "store/store.h"
 
 namespace tapvault::cli {
-namespace {
 
-int Fail(std::string_view cmd, const absl::Status& s, int code = 1) {
+int Fail(std::string_view cmd, const absl::Status& s, int code) {
   std::fprintf(stderr, "tapvault %.*s: %.*s\n", static_cast<int>(cmd.size()), cmd.data(),
                static_cast<int>(s.message().size()), s.message().data());
   return code;
 }
 
-}  // namespace
-
-// Who is acting, when --by is not given: the login name.
 std::string DefaultActor() {
   for (const char* var : {"SUDO_USER", "USER", "LOGNAME"}) {
     if (const char* v = std::getenv(var); v != nullptr && *v != '\0') return v;
@@ -35,9 +32,6 @@ std::string DefaultActor() {
   return "operator";
 }
 
-// The read gate for a CLI process, with the privileged-party filter of the store in DIR (opened
-// read-only: a CLI read never creates or changes the list). Without a list the gate refuses
-// every content read.
 absl::StatusOr<std::unique_ptr<gate::ReadGate>> OpenCliGate(const std::string& dir,
                                                             std::unique_ptr<filter::Filter>& filter) {
   auto f = filter::Filter::Open({.dir = dir, .read_only = true});

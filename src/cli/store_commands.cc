@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/time.h"
+#include "cli/cli_support.h"
 #include "cli/commands.h"
 #include "filter/filter.h"
 #include "gate/read_gate.h"
@@ -22,12 +23,6 @@
 namespace tapvault::cli {
 namespace {
 
-int Fail(std::string_view cmd, const absl::Status& s, int code = 1) {
-  std::fprintf(stderr, "tapvault %.*s: %.*s\n", static_cast<int>(cmd.size()), cmd.data(),
-               static_cast<int>(s.message().size()), s.message().data());
-  return code;
-}
-
 absl::StatusOr<int64_t> ParseTime(const std::string& text) {
   auto t = base::ParseRfc3339(text);
   if (!t.ok()) return t.status();
@@ -35,10 +30,6 @@ absl::StatusOr<int64_t> ParseTime(const std::string& text) {
 }
 
 }  // namespace
-
-std::string DefaultActor();
-absl::StatusOr<std::unique_ptr<gate::ReadGate>> OpenCliGate(const std::string& dir,
-                                                            std::unique_ptr<filter::Filter>& filter);
 
 void AddInitCommand(CLI::App& app, std::function<int()>& run) {
   auto* cmd = app.add_subcommand("init", "Create an empty cold store (catalog, Merkle log, keys)");
