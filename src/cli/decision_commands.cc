@@ -10,6 +10,8 @@
 
 #include "cli/cli_support.h"
 #include "cli/commands.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
 #include "base/time.h"
 #include "filter/filter.h"
 #include "filter/oversight.h"
@@ -32,11 +34,35 @@ std::string DefaultActor() {
   return "operator";
 }
 
-absl::StatusOr<std::unique_ptr<gate::ReadGate>> OpenCliGate(const std::string& dir,
-                                                            std::unique_ptr<filter::Filter>& filter) {
+std::string CommObject(uint64_t comm_id) { return base::StrCat("comm:", comm_id); }
+
+absl::StatusOr<CliGate> OpenCliGate(const std::string& dir) {
+  CliGate g;
   auto f = filter::Filter::Open({.dir = dir, .read_only = true});
-  if (f.ok()) filter = std::move(*f);
-  return gate::ReadGate::Open({.dir = dir, .recheck = filter.get()});
+  if (f.ok()) g.filter = std::move(*f);
+  ASSIGN_OR_RETURN(g.audit, gate::StoreAudit::Open(dir, ""));
+  ASSIGN_OR_RETURN(g.gate, gate::ReadGate::Open({.dir = dir, .recheck = g.filter.get(),
+                                                 .audit = g.audit.get()}));
+  return g;
+}
+
+absl::Status RunAudited(const std::string& dir, audit::Event intent,
+                        const std::function<absl::Status(nlohmann::json& detail)>& act) {
+  ASSIGN_OR_RETURN(auto log, gate::StoreAudit::Open(dir, ""));
+  intent.outcome = "requested";
+  if (intent.detail.is_null()) intent.detail = nlohmann::json::object();
+  RETURN_IF_ERROR(log->Record(intent).status());
+  audit::Event outcome = intent;
+  absl::Status done = act(outcome.detail);
+  outcome.at_us = 0;
+  outcome.outcome = done.ok() ? "ok" : "failed";
+  if (!done.ok() && outcome.detail.is_object()) outcome.detail["error"] = base::View(done.message());
+  if (absl::Status s = log->Record(outcome).status(); !s.ok() && done.ok()) {
+    return absl::DataLossError(base::StrCat(outcome.action, " was carried out but its outcome could "
+                                            "not be recorded in the audit log: ",
+                                            base::View(s.message())));
+  }
+  return done;
 }
 
 void AddFlagCommand(CLI::App& app, std::function<int()>& run) {
@@ -59,9 +85,17 @@ void AddFlagCommand(CLI::App& app, std::function<int()>& run) {
       o.comm_id = f->comm;
       o.reason = f->reason;
       o.by = f->by.empty() ? DefaultActor() : f->by;
-      auto r = store::SubmitOrRunDecide(f->data, o);
-      if (!r.ok()) return Fail("flag", r.status());
-      std::cout << nlohmann::json::parse(store::DecisionResultJson(*r)).dump(2) << "\n";
+      std::string result;
+      absl::Status s = RunAudited(f->data,
+                                  {.actor = o.by, .action = "flag", .object = CommObject(o.comm_id),
+                                   .detail = {{"reason", o.reason}}},
+                                  [&](nlohmann::json&) -> absl::Status {
+                                    ASSIGN_OR_RETURN(auto r, store::SubmitOrRunDecide(f->data, o));
+                                    result = store::DecisionResultJson(r);
+                                    return absl::OkStatus();
+                                  });
+      if (!s.ok()) return Fail("flag", s);
+      std::cout << nlohmann::json::parse(result).dump(2) << "\n";
       return 0;
     };
   });
@@ -101,9 +135,19 @@ void AddDecideCommand(CLI::App& app, std::function<int()>& run) {
       o.order_ref = f->order;
       o.reason = f->reason;
       o.by = f->by.empty() ? DefaultActor() : f->by;
-      auto r = store::SubmitOrRunDecide(f->data, o);
-      if (!r.ok()) return Fail("decide", r.status());
-      std::cout << nlohmann::json::parse(store::DecisionResultJson(*r)).dump(2) << "\n";
+      std::string result;
+      absl::Status s = RunAudited(
+          f->data,
+          {.actor = o.by, .action = f->confirm ? "decide_confirm" : "decide_release",
+           .object = CommObject(o.comm_id),
+           .detail = {{"order", o.order_ref}, {"reason", o.reason}}},
+          [&](nlohmann::json&) -> absl::Status {
+            ASSIGN_OR_RETURN(auto r, store::SubmitOrRunDecide(f->data, o));
+            result = store::DecisionResultJson(r);
+            return absl::OkStatus();
+          });
+      if (!s.ok()) return Fail("decide", s);
+      std::cout << nlohmann::json::parse(result).dump(2) << "\n";
       return 0;
     };
   });
@@ -124,10 +168,9 @@ void AddCommsReadCommand(CLI::App& comms, std::function<int()>& run) {
   cmd->add_option("--by", f->by, "Who reads (default: the login name)");
   cmd->callback([&run, f] {
     run = [f] {
-      std::unique_ptr<filter::Filter> filter;
-      auto gate = OpenCliGate(f->data, filter);
+      auto gate = OpenCliGate(f->data);
       if (!gate.ok()) return Fail("comms read", gate.status(), 2);
-      auto records = (*gate)->ReadComm(
+      auto records = gate->gate->ReadComm(
           f->comm, {.who = f->by.empty() ? DefaultActor() : f->by, .purpose = "cli"});
       if (!records.ok()) return Fail("comms read", records.status());
       std::ofstream file;
@@ -185,9 +228,12 @@ void AddPrivilegedOversightCommands(CLI::App& app, std::function<int()>& run) {
       auto catalog = store::SqliteCatalog::Open(store::CatalogPath(f->data), false, !set);
       if (!catalog.ok()) return Fail("privileged policy", catalog.status(), 2);
       if (set) {
-        if (auto s = (*catalog)->SetMeta("release_four_eyes", f->release_four_eyes); !s.ok()) {
-          return Fail("privileged policy", s);
-        }
+        absl::Status s = RunAudited(
+            f->data,
+            {.actor = DefaultActor(), .action = "config_change", .object = "policy:release_four_eyes",
+             .detail = {{"release_four_eyes", f->release_four_eyes}}},
+            [&](nlohmann::json&) { return (*catalog)->SetMeta("release_four_eyes", f->release_four_eyes); });
+        if (!s.ok()) return Fail("privileged policy", s);
       }
       auto v = (*catalog)->GetMeta("release_four_eyes");
       if (!v.ok()) return Fail("privileged policy", v.status());

@@ -18,6 +18,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "base/time.h"
+#include "cli/cli_support.h"
 #include "cli/commands.h"
 #include "identity/identity.h"
 #include "nlohmann/json.hpp"
@@ -31,12 +32,6 @@ using privileged::VersionInfo;
 
 // Larger files are refused before reading: a million entries take about 30 MB.
 constexpr uintmax_t kMaxListFileBytes = uintmax_t{1} << 30;
-
-int Fail(std::string_view cmd, const absl::Status& s, int code = 1) {
-  std::fprintf(stderr, "tapvault privileged %.*s: %.*s\n", static_cast<int>(cmd.size()), cmd.data(),
-               static_cast<int>(s.message().size()), s.message().data());
-  return code;
-}
 
 std::string DefaultUser() {
   const char* user = std::getenv("USER");
@@ -129,35 +124,59 @@ void AddImport(CLI::App& parent, std::function<int()>& run) {
   cmd->callback([&run, f] {
     run = [f] {
       if (!(f->max_shrink >= 0 && f->max_shrink <= 1)) {
-        return Fail("import", absl::InvalidArgumentError("--max-shrink must be within [0, 1]"), 2);
+        return Fail("privileged import", absl::InvalidArgumentError("--max-shrink must be within [0, 1]"), 2);
       }
       std::ifstream in(f->file, std::ios::binary | std::ios::ate);
       if (!in) {
-        return Fail("import", absl::NotFoundError(base::StrCat(f->file, ": cannot be read")), 2);
+        return Fail("privileged import", absl::NotFoundError(base::StrCat(f->file, ": cannot be read")), 2);
       }
       auto size = static_cast<uintmax_t>(in.tellg());
       if (size > kMaxListFileBytes) {
-        return Fail("import",
+        return Fail("privileged import",
                     absl::ResourceExhaustedError(base::StrCat(f->file, ": larger than 1 GiB")));
       }
       std::string csv(size, '\0');
       in.seekg(0);
       if (!in.read(csv.data(), static_cast<std::streamsize>(size))) {
-        return Fail("import", absl::DataLossError(base::StrCat(f->file, ": read failed")));
+        return Fail("privileged import", absl::DataLossError(base::StrCat(f->file, ": read failed")));
       }
-      auto store = OpenList(f->data, Access::kCreate);
-      if (!store.ok()) return Fail("import", store.status(), 2);
       identity::Normalizer normalizer(f->region);
       std::vector<privileged::LineError> errors;
-      auto r = (*store)->Import(csv,
-                                {.source = f->source,
-                                 .region = f->region,
-                                 .imported_by = f->by,
-                                 .max_shrink = f->max_shrink,
-                                 .now_us = base::Now().unix_us},
-                                normalizer, &errors);
+      absl::StatusOr<privileged::ImportResult> r = absl::UnknownError("not run");
+      absl::Status audited = RunAudited(
+          f->data,
+          {.actor = f->by, .role = "administrator", .action = "list_import", .object = "privileged_list",
+           .detail = {{"file", f->file}, {"source", f->source}, {"bytes", csv.size()}}},
+          [&](nlohmann::json& detail) -> absl::Status {
+            // Opened (and on the first import made) only once the request is on record.
+            auto store = OpenList(f->data, Access::kCreate);
+            if (!store.ok()) {
+              r = store.status();
+              return r.status();
+            }
+            r = (*store)->Import(csv,
+                                 {.source = f->source,
+                                  .region = f->region,
+                                  .imported_by = f->by,
+                                  .max_shrink = f->max_shrink,
+                                  .now_us = base::Now().unix_us},
+                                 normalizer, &errors);
+            if (r.ok()) {
+              detail["version"] = r->version.id;
+              detail["status"] = r->version.status;
+              detail["entries"] = r->version.entries;
+              detail["added"] = r->version.added;
+              detail["removed"] = r->version.removed;
+              detail["sha256"] = r->version.sha256_hex;
+            } else {
+              detail["bad_lines"] = errors.size();
+            }
+            return r.status();
+          });
+      if (!audited.ok() && r.ok()) return Fail("privileged import", audited);
+      if (!r.ok() && absl::IsUnknown(r.status()) && !audited.ok()) return Fail("privileged import", audited, 2);
       if (!r.ok()) {
-        if (errors.empty()) return Fail("import", r.status());
+        if (errors.empty()) return Fail("privileged import", r.status());
         std::fprintf(stderr,
                      "tapvault privileged import: %s rejected: %zu bad line%s; nothing was "
                      "imported and the version in force stays in force\n",
@@ -213,23 +232,23 @@ void AddCheck(CLI::App& parent, std::function<int()>& run) {
       int64_t at_us = base::Now().unix_us;
       if (!f->at.empty()) {
         auto t = base::ParseRfc3339(f->at);
-        if (!t.ok()) return Fail("check", t.status(), 2);
+        if (!t.ok()) return Fail("privileged check", t.status(), 2);
         at_us = t->unix_us;
       }
       auto store = OpenList(f->data, Access::kRead);
       if (!store.ok()) {
-        return Fail("check", base::Annotate(store.status(), "failing closed"),
+        return Fail("privileged check", base::Annotate(store.status(), "failing closed"),
                     store.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1);
       }
       auto version = (*store)->InForceAt(at_us);
-      if (!version.ok()) return Fail("check", version.status());
+      if (!version.ok()) return Fail("privileged check", version.status());
       if (!version->has_value()) {
-        return Fail("check", absl::FailedPreconditionError(
+        return Fail("privileged check", absl::FailedPreconditionError(
                                  base::StrCat("no list version was in force at ",
                                               base::FormatRfc3339({at_us}), "; failing closed")));
       }
       auto matcher = (*store)->LoadMatcher((*version)->id);
-      if (!matcher.ok()) return Fail("check", matcher.status());
+      if (!matcher.ok()) return Fail("privileged check", matcher.status());
       identity::Normalizer normalizer(f->country);
       std::vector<identity::Reading> readings =
           normalizer.Readings(f->identity, {.country = f->country});
@@ -298,12 +317,23 @@ void AddDecision(CLI::App& parent, std::function<int()>& run, bool confirm) {
   cmd->callback([&run, f, confirm, name] {
     run = [f, confirm, name] {
       auto store = OpenList(f->data, Access::kWrite);
-      if (!store.ok()) return Fail(name, store.status(), 2);
+      if (!store.ok()) return Fail(std::string("privileged ") + name, store.status(), 2);
       int64_t now = base::Now().unix_us;
-      auto v = confirm ? (*store)->Confirm(f->version, f->by, now)
-                       : (*store)->Reject(f->version, f->by, now);
+      absl::StatusOr<VersionInfo> v = absl::UnknownError("not run");
+      absl::Status audited = RunAudited(
+          f->data,
+          {.actor = f->by, .role = "administrator",
+           .action = confirm ? "list_confirm" : "list_reject",
+           .object = base::StrCat("list:", f->version)},
+          [&](nlohmann::json&) {
+            v = confirm ? (*store)->Confirm(f->version, f->by, now)
+                        : (*store)->Reject(f->version, f->by, now);
+            return v.status();
+          });
+      if (!audited.ok() && v.ok()) return Fail(std::string("privileged ") + name, audited);
+      if (!v.ok() && absl::IsUnknown(v.status()) && !audited.ok()) return Fail(std::string("privileged ") + name, audited, 2);
       if (!v.ok()) {
-        return Fail(name, v.status(),
+        return Fail(std::string("privileged ") + name, v.status(),
                     v.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1);
       }
       std::cout << VersionJson(*v).dump() << "\n";
@@ -320,9 +350,9 @@ void AddVersions(CLI::App& parent, std::function<int()>& run) {
   cmd->callback([&run, data] {
     run = [data] {
       auto store = OpenList(*data, Access::kRead);
-      if (!store.ok()) return Fail("versions", store.status(), 2);
+      if (!store.ok()) return Fail("privileged versions", store.status(), 2);
       auto versions = (*store)->Versions();
-      if (!versions.ok()) return Fail("versions", versions.status());
+      if (!versions.ok()) return Fail("privileged versions", versions.status());
       int64_t now = base::Now().unix_us;
       for (const VersionInfo& v : *versions) {
         nlohmann::ordered_json j = VersionJson(v);
@@ -349,9 +379,9 @@ void AddDiff(CLI::App& parent, std::function<int()>& run) {
   cmd->callback([&run, f] {
     run = [f] {
       auto store = OpenList(f->data, Access::kRead);
-      if (!store.ok()) return Fail("diff", store.status(), 2);
+      if (!store.ok()) return Fail("privileged diff", store.status(), 2);
       auto diff = (*store)->DiffOf(f->version);
-      if (!diff.ok()) return Fail("diff", diff.status());
+      if (!diff.ok()) return Fail("privileged diff", diff.status());
       auto counts = [](const std::vector<privileged::Entry>& entries) {
         nlohmann::ordered_json by_type;
         for (auto t : {privileged::EntryType::kNumber, privileged::EntryType::kPrefix,
@@ -393,12 +423,12 @@ void AddStatus(CLI::App& parent, std::function<int()>& run) {
   cmd->callback([&run, f] {
     run = [f] {
       if (!(f->max_age_hours > 0)) {
-        return Fail("status", absl::InvalidArgumentError("--max-age-hours must be > 0"), 2);
+        return Fail("privileged status", absl::InvalidArgumentError("--max-age-hours must be > 0"), 2);
       }
       auto store = OpenList(f->data, Access::kRead);
-      if (!store.ok()) return Fail("status", store.status());
+      if (!store.ok()) return Fail("privileged status", store.status());
       auto versions = (*store)->Versions();
-      if (!versions.ok()) return Fail("status", versions.status());
+      if (!versions.ok()) return Fail("privileged status", versions.status());
       const int64_t now = base::Now().unix_us;
       const auto max_age_us = static_cast<int64_t>(f->max_age_hours * 3600e6);
       nlohmann::ordered_json out;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "base/status_macros.h"
 #include "base/time.h"
 #include "cli/cli_support.h"
 #include "cli/commands.h"
@@ -90,8 +91,7 @@ void AddCommsCommand(CLI::App& app, std::function<int()>& run) {
   list->add_flag("--json", f->json, "JSON array (the only output format; accepted for clarity)");
   list->callback([&run, f] {
     run = [f] {
-      std::unique_ptr<filter::Filter> privileged_filter;
-      auto gate = OpenCliGate(f->data, privileged_filter);
+      auto gate = OpenCliGate(f->data);
       if (!gate.ok()) return Fail("comms list", gate.status(), 2);
       store::CommFilter filter;
       if (!f->state.empty()) {
@@ -114,7 +114,7 @@ void AddCommsCommand(CLI::App& app, std::function<int()>& run) {
       }
       filter.after_id = f->after;
       filter.limit = f->limit;
-      auto comms = (*gate)->ListComms(filter, {.who = DefaultActor(), .purpose = "cli"});
+      auto comms = gate->gate->ListComms(filter, {.who = DefaultActor(), .purpose = "cli"});
       if (!comms.ok()) return Fail("comms list", comms.status());
       nlohmann::ordered_json out = nlohmann::ordered_json::array();
       for (const gate::Listed& listed : *comms) {
@@ -179,9 +179,21 @@ void AddDestroyCommand(CLI::App& app, std::function<int()>& run) {
       o.order_ref = f->order;
       o.reason = f->reason;
       o.ordered_by = f->by;
-      auto r = store::SubmitOrRunDestroy(f->data, o);
-      if (!r.ok()) return Fail("destroy", r.status());
-      std::cout << nlohmann::json::parse(store::DestroyResultJson(*r)).dump(2) << "\n";
+      nlohmann::json detail = {{"order", o.order_ref}, {"reason", o.reason}};
+      if (o.from_us) detail["from_us"] = *o.from_us;
+      if (o.to_us) detail["to_us"] = *o.to_us;
+      std::string result;
+      absl::Status s = RunAudited(
+          f->data,
+          {.actor = f->by.empty() ? DefaultActor() : f->by, .action = "destroy",
+           .object = o.comm_id ? CommObject(*o.comm_id) : "liid:" + *o.liid, .detail = detail},
+          [&](nlohmann::json&) -> absl::Status {
+            ASSIGN_OR_RETURN(auto r, store::SubmitOrRunDestroy(f->data, o));
+            result = store::DestroyResultJson(r);
+            return absl::OkStatus();
+          });
+      if (!s.ok()) return Fail("destroy", s);
+      std::cout << nlohmann::json::parse(result).dump(2) << "\n";
       return 0;
     };
   });
@@ -203,7 +215,10 @@ void AddRetentionCommand(CLI::App& app, std::function<int()>& run) {
       if (f->days < 0) return Fail("retention", absl::InvalidArgumentError("--days must be >= 0"), 2);
       auto catalog = store::SqliteCatalog::Open(store::CatalogPath(f->data), false);
       if (!catalog.ok()) return Fail("retention", catalog.status(), 2);
-      absl::Status s = (*catalog)->SetRetention(f->liid, f->days);
+      absl::Status s = RunAudited(f->data,
+                                  {.actor = DefaultActor(), .action = "retention_change",
+                                   .object = "liid:" + f->liid, .detail = {{"days", f->days}}},
+                                  [&](nlohmann::json&) { return (*catalog)->SetRetention(f->liid, f->days); });
       if (!s.ok()) return Fail("retention", s);
       std::printf("retention of %s: %lld days\n", f->liid.c_str(), static_cast<long long>(f->days));
       return 0;
@@ -227,9 +242,16 @@ void AddKeysCommand(CLI::App& app, std::function<int()>& run) {
     run = [rotate, f] {
       std::optional<std::string> liid;
       if (rotate->count("--liid")) liid = f->liid;
-      auto r = store::SubmitOrRunRotate(f->data, liid);
-      if (!r.ok()) return Fail("keys rotate", r.status());
-      std::cout << nlohmann::json::parse(*r).dump(2) << "\n";
+      std::string result;
+      absl::Status s = RunAudited(f->data,
+                                  {.actor = DefaultActor(), .action = "key_rotate",
+                                   .object = liid ? "liid:" + *liid : "master_key"},
+                                  [&](nlohmann::json&) -> absl::Status {
+                                    ASSIGN_OR_RETURN(result, store::SubmitOrRunRotate(f->data, liid));
+                                    return absl::OkStatus();
+                                  });
+      if (!s.ok()) return Fail("keys rotate", s);
+      std::cout << nlohmann::json::parse(result).dump(2) << "\n";
       return 0;
     };
   });

@@ -63,8 +63,9 @@ absl::Status Canary::Exercise(uint32_t run) {
         store::CommStateName(comm->state), " (", comm->state_reason,
         "); is the canary number on the list in force?"));
   } else {
-    ASSIGN_OR_RETURN(auto gate, gate::ReadGate::Open({.dir = options_.dir, .recheck = &filter_}));
-    auto read = gate->ReadComm(comm->id, {.who = "tapvault-canary", .purpose = "canary"});
+    ASSIGN_OR_RETURN(auto gate, gate::ReadGate::Open({.dir = options_.dir, .recheck = &filter_,
+                                                         .audit = options_.audit}));
+    auto read = gate->ReadComm(comm->id, {.who = "tapvault-canary", .role = "system", .purpose = "canary"});
     if (read.ok() || read.status().code() != absl::StatusCode::kPermissionDenied) {
       verdict = absl::FailedPreconditionError(
           base::StrCat("canary NOT BLOCKED: the read gate let run ", run, " through"));

@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "filter/filter.h"
+#include "gate/read_gate.h"
 #include "metrics/registry.h"
 #include "store/store.h"
 
@@ -30,6 +31,7 @@ struct CanaryOptions {
   std::string dir;                         // the store
   std::string country = "NL";
   metrics::Registry* metrics = nullptr;
+  gate::AuditSink* audit = nullptr;        // where its read attempt is recorded (required)
 };
 
 class Canary {

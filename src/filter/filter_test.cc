@@ -6,6 +6,7 @@
 
 #include "base/time.h"
 #include "filter/canary.h"
+#include "gate/store_audit.h"
 #include "gtest/gtest.h"
 #include "metrics/registry.h"
 #include "store/store.h"
@@ -193,7 +194,11 @@ TEST_F(FilterTest, TheCanaryIsBlockedInEveryNotationAndAlarmsWhenNot) {
   so.screener = f->get();
   auto st = store::Store::Open(so);
   ASSERT_TRUE(st.ok()) << st.status();
-  Canary canary({.number = "+31205550000", .dir = dir_ + "/store", .metrics = &metrics_}, **st, **f);
+  auto audit = gate::StoreAudit::Open(dir_ + "/store", "");
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  Canary canary({.number = "+31205550000", .dir = dir_ + "/store", .metrics = &metrics_,
+                 .audit = audit->get()},
+                **st, **f);
   for (int i = 0; i < 5; ++i) {
     absl::Status s = canary.RunOnce();
     EXPECT_TRUE(s.ok()) << "notation " << canary.Notation(i + 1).first << ": " << s;
@@ -206,8 +211,17 @@ TEST_F(FilterTest, TheCanaryIsBlockedInEveryNotationAndAlarmsWhenNot) {
   ASSERT_TRUE(comms.ok());
   EXPECT_EQ(comms->size(), 5u);
   for (const auto& c : *comms) EXPECT_EQ(c.state, CommState::kDestroyed);
+  // Each run's read attempt is on record, refused.
+  audit::Query q;
+  q.actor = "tapvault-canary";
+  auto attempts = (*audit)->log().Query(q);
+  ASSERT_TRUE(attempts.ok());
+  EXPECT_EQ(attempts->size(), 5u);
+  for (const auto& e : *attempts) EXPECT_EQ(e.event.action, "read_refused");
   // A list without the canary number: not blocked, alarm.
-  Canary missing({.number = "+31205550001", .dir = dir_ + "/store", .metrics = &metrics_}, **st, **f);
+  Canary missing({.number = "+31205550001", .dir = dir_ + "/store", .metrics = &metrics_,
+                  .audit = audit->get()},
+                 **st, **f);
   absl::Status s = missing.RunOnce();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
   EXPECT_EQ(metrics_.GaugeValue("tapvault_privileged_canary_ok"), 0);

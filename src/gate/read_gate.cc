@@ -7,11 +7,35 @@
 #include "base/strings.h"
 
 namespace tapvault::gate {
+namespace {
+
+constexpr size_t kListedIdsRecorded = 1000;
+
+// What a listing asked for, as the audit log records it.
+nlohmann::json FilterJson(const store::CommFilter& f) {
+  nlohmann::json j = nlohmann::json::object();
+  if (f.liid) j["liid"] = *f.liid;
+  if (f.comm_id) j["comm_id"] = *f.comm_id;
+  if (f.party) j["party"] = *f.party;
+  if (f.from_us) j["from_us"] = *f.from_us;
+  if (f.to_us) j["to_us"] = *f.to_us;
+  if (f.network_id) j["network_id"] = *f.network_id;
+  if (f.state) j["state"] = store::CommStateName(*f.state);
+  if (f.after_id != 0) j["after_id"] = f.after_id;
+  if (f.limit != 0) j["limit"] = f.limit;
+  return j;
+}
+
+}  // namespace
 
 ReadGate::ReadGate(const Options& options) : options_(options) {}
 ReadGate::~ReadGate() = default;
 
 absl::StatusOr<std::unique_ptr<ReadGate>> ReadGate::Open(const Options& options) {
+  if (options.audit == nullptr) {
+    return absl::FailedPreconditionError(
+        "read gate: no audit log to record reads in, so nothing may be read (audit-before-read)");
+  }
   std::unique_ptr<ReadGate> gate(new ReadGate(options));
   ASSIGN_OR_RETURN(gate->catalog_, store::SqliteCatalog::Open(store::CatalogPath(options.dir),
                                                               /*create=*/false, /*read_only=*/true));
@@ -54,20 +78,20 @@ absl::StatusOr<std::vector<store::ContentReader::Record>> ReadGate::ReadComm(uin
   const std::string object = base::StrCat("comm:", comm_id);
   ASSIGN_OR_RETURN(store::CommRow comm, Comm(comm_id));
   if (absl::Status may = MayRead(comm); !may.ok()) {
-    if (options_.audit != nullptr) {
-      // A refusal is recorded too; its own failure does not change the answer.
-      (void)options_.audit->Record("read_refused", object, reader, base::View(may.message()));
-    }
+    // A refusal is recorded too; its own failure does not change the answer.
+    (void)options_.audit->Record("read_refused", object, reader, "refused",
+                                 {{"liid", comm.liid}, {"state", store::CommStateName(comm.state)},
+                                  {"reason", base::View(may.message())}});
     base::Log(base::LogLevel::kInfo, "gate.refused",
               {{"comm", comm_id}, {"who", reader.who}, {"reason", base::View(may.message())}});
     return may;
   }
-  if (options_.audit != nullptr) {
-    if (absl::Status s = options_.audit->Record("read_content", object, reader, "ok"); !s.ok()) {
-      return absl::PermissionDeniedError(
-          base::StrCat("the read could not be recorded in the audit log, so it is refused: ",
-                       base::View(s.message())));
-    }
+  if (absl::Status s = options_.audit->Record("read_content", object, reader, "ok",
+                                               {{"liid", comm.liid}, {"records", comm.records}});
+      !s.ok()) {
+    return absl::PermissionDeniedError(
+        base::StrCat("the read could not be recorded in the audit log, so it is refused: ",
+                     base::View(s.message())));
   }
   if (content_ == nullptr) {
     ASSIGN_OR_RETURN(content_, store::ContentReader::Open(options_.dir, options_.master_key));
@@ -84,10 +108,20 @@ absl::StatusOr<std::vector<store::ContentReader::Record>> ReadGate::ReadComm(uin
 
 absl::StatusOr<std::vector<Listed>> ReadGate::ListComms(const store::CommFilter& filter,
                                                         const Reader& reader) {
-  if (options_.audit != nullptr) {
-    RETURN_IF_ERROR(options_.audit->Record("read_metadata", "comms", reader, "ok"));
-  }
   ASSIGN_OR_RETURN(auto rows, catalog_->ListComms(filter));
+  // On record before any row leaves the gate, with the ids it shows so that "all access to one
+  // communication" finds listings too (up to kListedIdsRecorded of them; the filter says the rest).
+  nlohmann::json detail = FilterJson(filter);
+  detail["rows"] = rows.size();
+  nlohmann::json ids = nlohmann::json::array();
+  for (size_t i = 0; i < rows.size() && i < kListedIdsRecorded; ++i) ids.push_back(rows[i].id);
+  detail["ids"] = std::move(ids);
+  if (absl::Status s = options_.audit->Record("read_metadata", "comms", reader, "ok", detail);
+      !s.ok()) {
+    return absl::PermissionDeniedError(
+        base::StrCat("the listing could not be recorded in the audit log, so it is refused: ",
+                     base::View(s.message())));
+  }
   std::vector<Listed> out;
   out.reserve(rows.size());
   for (store::CommRow& row : rows) {

@@ -9,8 +9,9 @@
 //   ASSIGN_OR_RETURN(auto gate, gate::ReadGate::Open({.dir = data, .recheck = &filter}));
 //   ASSIGN_OR_RETURN(auto records, gate->ReadComm(42, {.who = "j.jansen", .purpose = "cli"}));
 //
-// Audit-before-read: when an AuditSink is given, the read is recorded there before any byte is
-// returned, and refused when recording fails.
+// Audit-before-read: every read, listing and refusal is recorded in the AuditSink (the store's
+// audit log, gate/store_audit.h) before any byte is returned; a read that cannot be recorded is
+// refused. A gate without an AuditSink does not open.
 // Thread-compatible: one thread at a time per ReadGate.
 #pragma once
 
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
 #include "store/catalog.h"
 #include "store/screen.h"
 #include "store/store.h"
@@ -29,6 +31,7 @@ namespace tapvault::gate {
 
 struct Reader {
   std::string who;       // the person (or "system")
+  std::string role;      // the role the person acts in ("investigator", ...)
   std::string purpose;   // e.g. "cli", "export", "api"
 };
 
@@ -36,9 +39,13 @@ struct Reader {
 class AuditSink {
  public:
   virtual ~AuditSink() = default;
-  // action: "read_content", "read_metadata", "read_refused"; outcome: "ok" or the refusal.
+  // action: "read_content", "read_metadata", "read_refused"; outcome: "ok" or "refused" (at
+  // most 64 bytes); detail: what else an auditor needs (why it was refused, the filter of a
+  // listing and the ids it returned).
+  // OK only when the record is durable.
   virtual absl::Status Record(std::string_view action, std::string_view object,
-                              const Reader& reader, std::string_view outcome) = 0;
+                              const Reader& reader, std::string_view outcome,
+                              const nlohmann::json& detail) = 0;
 };
 
 struct Options {
@@ -47,7 +54,7 @@ struct Options {
   // The privileged-party filter, asked again at each read. nullptr: every read is refused
   // (without a filter nothing can be known to be not privileged).
   store::Screener* recheck = nullptr;
-  AuditSink* audit = nullptr;            // optional until issue 5 makes it mandatory
+  AuditSink* audit = nullptr;            // required: Open fails without it
 };
 
 // One communication's row as a reader may see it.

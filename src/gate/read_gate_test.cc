@@ -14,6 +14,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
+#include "audit/verify.h"
+#include "gate/store_audit.h"
 #include "store/store.h"
 
 namespace tapvault::gate {
@@ -57,12 +59,14 @@ class ListScreener : public store::Screener {
 class RecordingAudit : public AuditSink {
  public:
   absl::Status Record(std::string_view action, std::string_view object, const Reader& reader,
-                      std::string_view outcome) override {
+                      std::string_view outcome, const nlohmann::json& detail) override {
     entries.push_back(std::string(action) + " " + std::string(object) + " " + reader.who);
+    details.push_back(detail);
     (void)outcome;
     return fail ? absl::UnavailableError("audit log: disk full") : absl::OkStatus();
   }
   std::vector<std::string> entries;
+  std::vector<nlohmann::json> details;
   bool fail = false;
 };
 
@@ -196,7 +200,8 @@ TEST(ReadGateTest, OnlyAvailableCommunicationsAreReadOnEveryPath) {
 
 TEST(ReadGateTest, WithoutAFilterNothingIsRead) {
   Fixture fx = MakeStore("nofilter");
-  auto gate = ReadGate::Open({.dir = fx.dir});
+  RecordingAudit audit;
+  auto gate = ReadGate::Open({.dir = fx.dir, .audit = &audit});
   ASSERT_TRUE(gate.ok());
   auto r = (*gate)->ReadComm(fx.ids.at("available"), {.who = "x"});
   EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
@@ -216,6 +221,57 @@ TEST(ReadGateTest, AReadThatCannotBeAuditedIsRefused) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_NE(std::string(r.status().message()).find("audit"), std::string::npos);
   EXPECT_FALSE((*gate)->ListComms({}, {.who = "x"}).ok());
+  fs::remove_all(fx.dir);
+}
+
+// The real audit log: each read and listing is in the store's tamper-evident log before the
+// answer, with who and what, and the log verifies offline with its published key.
+TEST(ReadGateTest, ReadsAreInTheStoresAuditLogBeforeTheAnswer) {
+  Fixture fx = MakeStore("storeaudit");
+  ListScreener now({kLawyer});
+  auto audit = StoreAudit::Open(fx.dir, "");
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  auto gate = ReadGate::Open({.dir = fx.dir, .recheck = &now, .audit = audit->get()});
+  ASSERT_TRUE(gate.ok()) << gate.status();
+  const Reader who{.who = "j.jansen", .role = "investigator", .purpose = "test"};
+  ASSERT_TRUE((*gate)->ReadComm(fx.ids.at("available"), who).ok());
+  EXPECT_FALSE((*gate)->ReadComm(fx.ids.at("privileged"), who).ok());
+  auto listed = (*gate)->ListComms({.liid = "LIID-G"}, who);
+  ASSERT_TRUE(listed.ok());
+
+  audit::Query q;
+  q.actor = "j.jansen";
+  auto entries = (*audit)->log().Query(q);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 3u);
+  EXPECT_EQ((*entries)[0].event.action, "read_content");
+  EXPECT_EQ((*entries)[0].event.object, "comm:" + std::to_string(fx.ids.at("available")));
+  EXPECT_EQ((*entries)[0].event.role, "investigator");
+  EXPECT_EQ((*entries)[0].event.detail["purpose"], "test");
+  EXPECT_EQ((*entries)[1].event.action, "read_refused");
+  EXPECT_EQ((*entries)[2].event.action, "read_metadata");
+  EXPECT_EQ((*entries)[2].event.detail["liid"], "LIID-G");
+  EXPECT_EQ((*entries)[2].event.detail["rows"], listed->size());
+  EXPECT_EQ((*entries)[2].event.detail["ids"].size(), listed->size());
+
+  gate->reset();
+  audit->reset();   // signs a last checkpoint
+  std::string vkey;
+  {
+    std::ifstream f(store::AuditDir(fx.dir) + "/verifier.vkey");
+    std::getline(f, vkey);
+  }
+  auto report = audit::VerifyLog(store::AuditDir(fx.dir), vkey, std::nullopt);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok) << report->Summary();
+  fs::remove_all(fx.dir);
+}
+
+TEST(ReadGateTest, NoAuditLogNoGate) {
+  Fixture fx = MakeStore("noaudit");
+  ListScreener now({kLawyer});
+  auto gate = ReadGate::Open({.dir = fx.dir, .recheck = &now});
+  EXPECT_EQ(gate.status().code(), absl::StatusCode::kFailedPrecondition);
   fs::remove_all(fx.dir);
 }
 

@@ -15,6 +15,9 @@
 
 #include "nlohmann/json.hpp"
 
+#include "audit/audit_log.h"
+#include "store/store.h"
+
 namespace tapvault::privileged {
 namespace {
 
@@ -41,7 +44,8 @@ class PrivilegedCliTest : public ::testing::Test {
     char tmpl[] = "/tmp/privileged_cli_XXXXXX";
     root_ = ::mkdtemp(tmpl);
     data_ = root_ / "data";
-    fs::create_directories(data_);
+    // List imports are recorded in the store's audit log: the store comes first.
+    ASSERT_TRUE(store::InitStore({.dir = data_.string()}).ok());
   }
   void TearDown() override { fs::remove_all(root_); }
 
@@ -116,6 +120,21 @@ TEST_F(PrivilegedCliTest, ImportPrintsTheVersionAndCheckFindsEveryNotation) {
   EXPECT_EQ(fs::status(data_ / "privileged.db").permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
   EXPECT_THAT(r.err, Not(HasSubstr("5551234"))) << "entries never in clear in logs";
+  // In the store's audit log: who asked, then the outcome with the version's hash.
+  {
+    auto log = audit::AuditLog::Open({.dir = store::AuditDir(data_.string())}, false);
+    ASSERT_TRUE(log.ok()) << log.status();
+    audit::Query q;
+    q.actions = {"list_import"};
+    auto entries = (*log)->Query(q);
+    ASSERT_TRUE(entries.ok());
+    ASSERT_EQ(entries->size(), 2u);
+    EXPECT_EQ((*entries)[0].event.outcome, "requested");
+    EXPECT_EQ((*entries)[0].event.actor, "alice");
+    EXPECT_EQ((*entries)[1].event.outcome, "ok");
+    EXPECT_EQ((*entries)[1].event.detail["sha256"], j["sha256"]);
+    EXPECT_THAT((*entries)[1].event.detail.dump(), Not(HasSubstr("5551234")));
+  }
 
   struct Case {
     std::string identity, type;

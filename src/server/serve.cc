@@ -24,6 +24,7 @@
 #include "ingest/ingest_metrics.h"
 #include "filter/canary.h"
 #include "filter/filter.h"
+#include "gate/store_audit.h"
 #include "ingest/integrity_verifier.h"
 #include "ingest/raw_capture_sink.h"
 #include "ingest/record_sink.h"
@@ -293,6 +294,8 @@ int RunServe(const ServeConfig& config) {
   // The privileged-party filter decides every communication the store keeps; it outlives the store.
   std::unique_ptr<filter::Filter> privileged_filter;
   std::unique_ptr<store::Store> cold_store;
+  // The audit log: every read (the canary's too) and every action is recorded before it happens.
+  std::unique_ptr<gate::StoreAudit> audit_log;
   std::unique_ptr<ingest::StoreSink> store_sink;
   if (!config.data_dir.empty()) {
     absl::Status ready = EnsureStore(config.data_dir);
@@ -311,6 +314,9 @@ int RunServe(const ServeConfig& config) {
     auto st = store::Store::Open(so);
     if (!st.ok()) return fail(st.status());
     cold_store = std::move(*st);
+    auto al = gate::StoreAudit::Open(config.data_dir, "");
+    if (!al.ok()) return fail(al.status());
+    audit_log = std::move(*al);
     store_sink = std::make_unique<ingest::StoreSink>(*cold_store);
     // Keys are in this process's memory now: no core dumps, no ptrace by other users.
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -425,7 +431,8 @@ int RunServe(const ServeConfig& config) {
         canary.emplace(filter::CanaryOptions{.number = config.canary,
                                              .dir = config.data_dir,
                                              .country = config.privileged_region,
-                                             .metrics = &registry},
+                                             .metrics = &registry,
+                                             .audit = audit_log.get()},
                        *cold_store, *privileged_filter);
       }
       int64_t next_canary = base::Now().unix_us + 5LL * 1000000;   // first run soon after start

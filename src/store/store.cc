@@ -32,6 +32,7 @@
 #include "crypto/ed25519.h"
 #include "crypto/master_key.h"
 #include "nlohmann/json.hpp"
+#include "audit/audit_log.h"
 #include "base/file_util.h"
 #include "store/internal/keys.h"
 #include "store/internal/tile_writer.h"
@@ -57,6 +58,7 @@ constexpr char kMetaOrigin[] = "origin";
 constexpr char kMetaMasterKey[] = "master_key";
 constexpr char kMetaSigningKey[] = "signing_key_id";
 constexpr char kMetaVerifierKey[] = "verifier_key";
+constexpr char kMetaAuditKey[] = "audit_signing_key_id";
 constexpr char kMetaRunId[] = "run_id";
 constexpr char kMetaIdentitySalt[] = "identity_salt";
 constexpr char kMetaReleaseFourEyes[] = "release_four_eyes";   // "off" = one person may release
@@ -104,6 +106,32 @@ std::string ResolveMasterSpec(const std::string& dir, const std::string& recorde
   std::string path = recorded.rfind("key-file:", 0) == 0 ? recorded.substr(9) : recorded;
   if (!path.empty() && path[0] != '/') path = JoinPath(dir, path);
   return path;
+}
+
+// Makes the audit log's signing key as catalog key `key_id` and the (empty) log in DIR/audit,
+// whose first entry says how it came to be.
+absl::Status MakeAuditLog(Catalog& catalog, crypto::MasterKey& master, const std::string& dir,
+                          const std::string& store_origin, uint64_t key_id, std::string_view why) {
+  crypto::Ed25519Signer signer = crypto::Ed25519Signer::Generate();
+  KeyRow key;
+  key.id = key_id;
+  key.kind = KeyKind::kSigning;
+  key.master_version = master.CurrentVersion();
+  ASSIGN_OR_RETURN(key.wrapped, master.Wrap(signer.Seed(), internal::KeyContext(KeyKind::kSigning, key_id)));
+  key.created_us = NowUs();
+  CommitBatch batch;
+  batch.new_keys.push_back(key);
+  RETURN_IF_ERROR(catalog.Commit(batch));
+  RETURN_IF_ERROR(catalog.SetMeta(kMetaAuditKey, std::to_string(key_id)));
+  ASSIGN_OR_RETURN(auto log, audit::AuditLog::Open(
+                                 {.dir = AuditDir(dir), .signer = &signer,
+                                  .origin = store_origin + "/audit", .checkpoint_interval_ms = 0},
+                                 /*create=*/true));
+  audit::Event e{.actor = "system", .role = "system", .action = "audit_log_created",
+                 .object = "store", .outcome = "ok",
+                 .detail = {{"reason", why}, {"store_origin", store_origin}}};
+  RETURN_IF_ERROR(log->Append(e).status());
+  return log->Checkpoint().status();
 }
 
 std::string SegmentRelPath(std::string_view liid, uint64_t segment_id) {
@@ -243,6 +271,7 @@ absl::Status InitStore(const InitOptions& options) {
   RETURN_IF_ERROR(catalog->SetMeta(kMetaSigningKey, std::to_string(signing_key_id)));
   RETURN_IF_ERROR(catalog->SetMeta(kMetaVerifierKey, vkey));
   RETURN_IF_ERROR(catalog->SetMeta(kMetaRunId, "0"));
+  RETURN_IF_ERROR(MakeAuditLog(*catalog, *master, dir, origin, signing_key_id + 1, "store_created"));
 
   tlog::Checkpoint cp{origin, 0, tlog::EmptyRoot(), {}};
   ASSIGN_OR_RETURN(std::string note, tlog::SignNote(tlog::CheckpointBody(cp), origin, signer));
@@ -607,6 +636,15 @@ absl::Status Store::Impl::Recover() {
     next_key_id_ = ids.key + 1;
     next_segment_id_ = ids.segment + 1;
     next_leaf_ = log.size;
+  }
+  ASSIGN_OR_RETURN(auto audit_key, catalog_->GetMeta(kMetaAuditKey));
+  if (!audit_key) {
+    uint64_t id;
+    {
+      absl::MutexLock l(&mu_);
+      id = next_key_id_++;
+    }
+    RETURN_IF_ERROR(MakeAuditLog(*catalog_, *master_, opt_.dir, origin_, id, "store_predates_audit_log"));
   }
   for (const SegmentRow& row : segments) {
     known.insert(row.path);
@@ -2709,6 +2747,31 @@ class ContentReader::Impl {
 ContentReader::ContentReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ContentReader::~ContentReader() = default;
 Catalog& ContentReader::catalog() { return *impl_->catalog; }
+
+std::string AuditDir(const std::string& dir) { return JoinPath(dir, "audit"); }
+
+absl::StatusOr<AuditKey> OpenAuditKey(const std::string& dir, const std::string& master_key) {
+  if (::access(CatalogPath(dir).c_str(), F_OK) != 0) {
+    return absl::FailedPreconditionError(base::StrCat(
+        "no store in ", dir, " (tapvault init makes one): its audit log records every action"));
+  }
+  ASSIGN_OR_RETURN(auto catalog, SqliteCatalog::Open(CatalogPath(dir), /*create=*/false));
+  ASSIGN_OR_RETURN(auto recorded, catalog->GetMeta(kMetaMasterKey));
+  ASSIGN_OR_RETURN(auto origin, catalog->GetMeta(kMetaOrigin));
+  ASSIGN_OR_RETURN(auto key_id, catalog->GetMeta(kMetaAuditKey));
+  if (!recorded || !origin) return absl::DataLossError("store: catalog lacks its meta rows");
+  if (!key_id) {
+    return absl::NotFoundError(base::StrCat("store: ", dir, " has no audit log yet (a store made "
+                                            "before it; `tapvault serve` makes it at start)"));
+  }
+  std::string spec = !master_key.empty() ? master_key : ResolveMasterSpec(dir, *recorded);
+  ASSIGN_OR_RETURN(auto master, crypto::OpenMasterKey(spec, /*create=*/false));
+  ASSIGN_OR_RETURN(KeyRow row, catalog->Key(std::stoull(*key_id)));
+  ASSIGN_OR_RETURN(crypto::SecretBytes seed,
+                   master->Unwrap(base::AsBytes(row.wrapped), internal::KeyContext(KeyKind::kSigning, row.id)));
+  ASSIGN_OR_RETURN(auto signer, crypto::Ed25519Signer::FromSeed(seed));
+  return AuditKey{std::move(signer), *origin + "/audit"};
+}
 
 absl::StatusOr<std::unique_ptr<ContentReader>> ContentReader::Open(const std::string& dir,
                                                                    const std::string& master_key) {

@@ -30,6 +30,7 @@
 
 #include "absl/status/statusor.h"
 #include "base/byte_reader.h"
+#include "crypto/ed25519.h"
 #include "metrics/registry.h"
 #include "store/catalog.h"
 #include "store/record_format.h"
@@ -52,6 +53,19 @@ struct InitOptions {
 // Creates a new, empty store in `dir` (created if missing; must be empty of a store).
 // AlreadyExists if a store is there.
 absl::Status InitStore(const InitOptions& options);
+
+// The audit log (src/audit) of the store in DIR lives in DIR/audit. Its checkpoints are signed
+// by a key of its own, kept in the catalog wrapped by the master key like the Merkle log's key:
+// only a process holding the master key can append, and a master-key rotation re-wraps it.
+// InitStore makes it; Store::Start makes it for a store that predates the audit log.
+struct AuditKey {
+  crypto::Ed25519Signer signer;
+  std::string origin;   // the audit log's origin line: "<store origin>/audit"
+};
+std::string AuditDir(const std::string& dir);
+// Unwraps the audit log's key. NotFound for a store made before the audit log that no server
+// has started since; errors of the master key as they come.
+absl::StatusOr<AuditKey> OpenAuditKey(const std::string& dir, const std::string& master_key);
 
 struct StoreOptions {
   std::string dir;
