@@ -1,0 +1,581 @@
+// `tapvault user ...`: people, roles, teams, TOTP and API tokens in DIR/users.db. Flags only; the
+// work and every rule (four eyes, no self-grant, lockout) is access/UserStore's.
+//
+// Passwords never come from a flag (flags end up in shell history and `ps`): they are read from
+// the environment variable TAPVAULT_PASSWORD or else the first line of stdin (echo off on a
+// terminal). Secrets shown once (TOTP secret, API token) go to stdout and nowhere else.
+//
+// Exit codes: 0 done; 1 refused or failed; 2 bad arguments or no users database.
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "access/roles.h"
+#include "access/user_store.h"
+#include "base/status_macros.h"
+#include "base/strings.h"
+#include "base/time.h"
+#include "cli/cli_support.h"
+#include "cli/commands.h"
+#include "nlohmann/json.hpp"
+
+namespace tapvault::cli {
+namespace {
+
+using access::Grant;
+using access::UserStore;
+
+// Who is acting. TEMPORARY: the --by flag (else the login name) until the CLI has a logged-in
+// identity; this is the one place to swap.
+std::string ActingUser(const std::string& by_flag) {
+  return by_flag.empty() ? DefaultActor() : by_flag;
+}
+
+absl::StatusOr<std::string> ReadPassword(const char* prompt) {
+  if (const char* env = std::getenv("TAPVAULT_PASSWORD"); env != nullptr && *env != '\0') {
+    return std::string(env);
+  }
+  bool tty = ::isatty(STDIN_FILENO) == 1;
+  termios old{};
+  if (tty) {
+    std::fprintf(stderr, "%s: ", prompt);
+    if (::tcgetattr(STDIN_FILENO, &old) == 0) {
+      termios quiet = old;
+      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+  }
+  std::string line;
+  bool got = static_cast<bool>(std::getline(std::cin, line));
+  if (tty) {
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    std::fprintf(stderr, "\n");
+  }
+  if (!got || line.empty()) {
+    return absl::InvalidArgumentError("no password (set TAPVAULT_PASSWORD or give it on stdin)");
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+absl::StatusOr<std::unique_ptr<UserStore>> OpenUsers(const std::string& dir, bool create) {
+  if (::access(dir.c_str(), F_OK) != 0) {
+    return absl::InvalidArgumentError(base::StrCat("--data ", dir, ": no such directory"));
+  }
+  auto s = UserStore::Open(dir, create);
+  if (!s.ok() && s.status().code() == absl::StatusCode::kNotFound) {
+    return absl::FailedPreconditionError(
+        base::StrCat("no users database in ", dir, " (start with `tapvault user bootstrap`)"));
+  }
+  return s;
+}
+
+// --role R | --team T as a Grant.
+absl::StatusOr<Grant> GrantOf(const std::string& role, const std::string& team) {
+  if (role.empty() == team.empty()) {
+    return absl::InvalidArgumentError("give exactly one of --role and --team");
+  }
+  if (!team.empty()) return Grant::OfTeam(team);
+  std::optional<access::Role> r = access::ParseRole(role);
+  if (!r) return absl::InvalidArgumentError(base::StrCat("--role ", role, ": unknown role"));
+  return Grant::OfRole(*r);
+}
+
+// "90d", "12h", "30m" from now, or an RFC 3339 time.
+absl::StatusOr<int64_t> ParseExpiry(const std::string& s, int64_t now_us) {
+  if (s.size() >= 2 && (s.back() == 'd' || s.back() == 'h' || s.back() == 'm')) {
+    int64_t n = 0;
+    for (size_t i = 0; i + 1 < s.size(); ++i) {
+      if (s[i] < '0' || s[i] > '9' || n > 100'000) {
+        return absl::InvalidArgumentError(base::StrCat("--expires ", s, ": not a duration"));
+      }
+      n = n * 10 + (s[i] - '0');
+    }
+    int64_t unit = s.back() == 'd' ? 86'400 : s.back() == 'h' ? 3'600 : 60;
+    return now_us + n * unit * 1'000'000;
+  }
+  ASSIGN_OR_RETURN(base::Timestamp t, base::ParseRfc3339(s));
+  return t.unix_us;
+}
+
+nlohmann::ordered_json Time(int64_t us) {
+  return us == 0 ? nlohmann::ordered_json(nullptr)
+                 : nlohmann::ordered_json(base::FormatRfc3339({us}));
+}
+
+nlohmann::ordered_json RequestJson(const access::GrantRequest& r) {
+  nlohmann::ordered_json j;
+  j["request"] = r.id;
+  j["grantee"] = r.grantee;
+  j["grant"] = r.vendor_to_us != 0 ? std::string("vendor access") : r.grant.ToString();
+  if (r.vendor_to_us != 0) {
+    j["vendor_from"] = Time(r.vendor_from_us);
+    j["vendor_to"] = Time(r.vendor_to_us);
+  }
+  j["requested_by"] = r.requested_by;
+  j["requested"] = Time(r.requested_us);
+  j["status"] = r.status;
+  j["decided_by"] =
+      r.decided_by.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.decided_by);
+  j["decided"] = Time(r.decided_us);
+  return j;
+}
+
+struct Common {
+  std::string data, name, by;
+};
+
+// Adds --data (and --name, --by when asked) to `cmd`.
+void AddCommon(CLI::App* cmd, Common& c, bool name, bool by) {
+  cmd->add_option("--data", c.data, "Data directory (holds users.db)")->required();
+  if (name) cmd->add_option("--name", c.name, "User name ([a-z0-9._-], 1..64)")->required();
+  if (by) {
+    cmd->add_option("--by", c.by, "Acting tapvault user (temporary; default: the login name)");
+  }
+}
+
+// Runs `body` on the store and maps its status to an exit code. The command is recorded in the
+// store's audit log before it runs (and its outcome after): without the store's audit log, no
+// change to people and their rights. The action is the command's name ("user token create" ->
+// "user_token_create"), the object the user it is about.
+template <typename Body>
+int WithStore(const std::string& cmd, const Common& c, bool create, Body body) {
+  std::string action = cmd;
+  std::replace(action.begin(), action.end(), ' ', '_');
+  absl::Status s = RunAudited(
+      c.data,
+      {.actor = ActingUser(c.by), .action = action, .object = c.name.empty() ? "users" : "user:" + c.name},
+      [&](nlohmann::json&) -> absl::Status {
+        auto store = OpenUsers(c.data, create);
+        if (!store.ok()) return store.status();
+        return body(**store);
+      });
+  if (!s.ok()) {
+    const bool usage = s.code() == absl::StatusCode::kInvalidArgument ||
+                       s.code() == absl::StatusCode::kFailedPrecondition ||
+                       s.code() == absl::StatusCode::kNotFound;
+    return Fail(cmd, s, usage ? 2 : 1);
+  }
+  return 0;
+}
+
+void AddGrantLike(CLI::App& user, std::function<int()>& run, const char* name, const char* help,
+                  bool role_only) {
+  auto* cmd = user.add_subcommand(name, help);
+  struct Flags : Common {
+    std::string role, team;
+  };
+  auto f = std::make_shared<Flags>();
+  AddCommon(cmd, *f, true, true);
+  if (role_only) {
+    cmd->add_option("--add", f->role, "Role to request")->required();
+  } else {
+    cmd->add_option("--role", f->role,
+                    "Role (investigator, prosecutor, operator, "
+                    "administrator, auditor)");
+    cmd->add_option("--team", f->team, "Team");
+  }
+  std::string label = base::StrCat("user ", name);
+  cmd->callback([&run, f, label] {
+    run = [f, label] {
+      auto g = GrantOf(f->role, f->team);
+      if (!g.ok()) return Fail(label, g.status(), 2);
+      return WithStore(label, *f, false, [&](UserStore& s) -> absl::Status {
+        ASSIGN_OR_RETURN(uint64_t id,
+                         s.RequestGrant(f->name, *g, ActingUser(f->by), base::Now().unix_us));
+        nlohmann::ordered_json j;
+        j["request"] = id;
+        j["grantee"] = f->name;
+        j["grant"] = g->ToString();
+        j["status"] = "pending";
+        std::cout << j.dump() << "\n";
+        std::fprintf(stderr,
+                     "another administrator (not %s, not %s) approves with: tapvault user approve "
+                     "--data %s --request %llu\n",
+                     ActingUser(f->by).c_str(), f->name.c_str(), f->data.c_str(),
+                     static_cast<unsigned long long>(id));
+        return absl::OkStatus();
+      });
+    };
+  });
+}
+
+void AddDecide(CLI::App& user, std::function<int()>& run, bool approve) {
+  auto* cmd = user.add_subcommand(approve ? "approve" : "reject",
+                                  approve ? "Approve a pending grant request (four eyes: not the "
+                                            "requester, not the grantee)"
+                                          : "Reject (or, as its requester, withdraw) a pending "
+                                            "grant request");
+  struct Flags : Common {
+    uint64_t request = 0;
+  };
+  auto f = std::make_shared<Flags>();
+  AddCommon(cmd, *f, false, true);
+  cmd->add_option("--request", f->request, "Request id")->required();
+  std::string label = approve ? "user approve" : "user reject";
+  cmd->callback([&run, f, label, approve] {
+    run = [f, label, approve] {
+      return WithStore(label, *f, false, [&](UserStore& s) -> absl::Status {
+        int64_t now = base::Now().unix_us;
+        ASSIGN_OR_RETURN(access::GrantRequest r,
+                         approve ? s.ApproveGrant(f->request, ActingUser(f->by), now)
+                                 : s.RejectGrant(f->request, ActingUser(f->by), now));
+        std::cout << RequestJson(r).dump() << "\n";
+        return absl::OkStatus();
+      });
+    };
+  });
+}
+
+void AddTotp(CLI::App& user, std::function<int()>& run) {
+  auto* totp = user.add_subcommand("totp", "Second factor (RFC 6238 TOTP)");
+  totp->require_subcommand(1);
+  {
+    auto* cmd =
+        totp->add_subcommand("enroll",
+                             "Make a new TOTP secret (pending until confirmed); prints it and the "
+                             "otpauth:// URI once");
+    auto f = std::make_shared<Common>();
+    AddCommon(cmd, *f, true, true);
+    cmd->callback([&run, f] {
+      run = [f] {
+        return WithStore("user totp enroll", *f, false, [&](UserStore& s) -> absl::Status {
+          ASSIGN_OR_RETURN(access::TotpEnrollment e,
+                           s.EnrollTotp(f->name, ActingUser(f->by), base::Now().unix_us));
+          nlohmann::ordered_json j;
+          j["user"] = f->name;
+          j["secret"] = e.secret_base32;
+          j["uri"] = e.uri;
+          std::cout << j.dump() << "\n";
+          std::fprintf(stderr,
+                       "confirm with: tapvault user totp confirm --data %s --name %s "
+                       "--code CODE\n",
+                       f->data.c_str(), f->name.c_str());
+          return absl::OkStatus();
+        });
+      };
+    });
+  }
+  {
+    auto* cmd = totp->add_subcommand("confirm", "Activate the pending TOTP secret with a code");
+    struct Flags : Common {
+      std::string code;
+    };
+    auto f = std::make_shared<Flags>();
+    AddCommon(cmd, *f, true, false);
+    cmd->add_option("--code", f->code, "The current code of the authenticator")->required();
+    cmd->callback([&run, f] {
+      run = [f] {
+        return WithStore("user totp confirm", *f, false, [&](UserStore& s) {
+          return s.ConfirmTotp(f->name, f->code, base::Now().unix_us);
+        });
+      };
+    });
+  }
+}
+
+void AddToken(CLI::App& user, std::function<int()>& run) {
+  auto* token = user.add_subcommand("token", "API tokens (tvt_...)");
+  token->require_subcommand(1);
+  {
+    auto* cmd = token->add_subcommand("create", "Create an API token; prints it once");
+    struct Flags : Common {
+      std::string token_name, expires = "90d";
+    };
+    auto f = std::make_shared<Flags>();
+    AddCommon(cmd, *f, true, true);
+    cmd->add_option("--token-name", f->token_name, "What the token is for")->required();
+    cmd->add_option("--expires", f->expires, "Lifetime (90d, 12h, 30m) or an RFC 3339 time")
+        ->capture_default_str();
+    cmd->callback([&run, f] {
+      run = [f] {
+        int64_t now = base::Now().unix_us;
+        auto expires = ParseExpiry(f->expires, now);
+        if (!expires.ok()) return Fail("user token create", expires.status(), 2);
+        return WithStore("user token create", *f, false, [&](UserStore& s) -> absl::Status {
+          ASSIGN_OR_RETURN(access::CreatedToken t,
+                           s.CreateToken(f->name, f->token_name, *expires, ActingUser(f->by), now));
+          nlohmann::ordered_json j;
+          j["id"] = t.id;
+          j["user"] = f->name;
+          j["name"] = f->token_name;
+          j["expires"] = Time(*expires);
+          j["token"] = t.token;
+          std::cout << j.dump() << "\n";
+          std::fprintf(stderr, "the token is shown only now; tapvault keeps only its hash\n");
+          return absl::OkStatus();
+        });
+      };
+    });
+  }
+  {
+    auto* cmd = token->add_subcommand("revoke", "Revoke an API token (at once)");
+    struct Flags : Common {
+      uint64_t id = 0;
+    };
+    auto f = std::make_shared<Flags>();
+    AddCommon(cmd, *f, false, true);
+    cmd->add_option("--id", f->id, "Token id (see `user token list`)")->required();
+    cmd->callback([&run, f] {
+      run = [f] {
+        return WithStore("user token revoke", *f, false, [&](UserStore& s) {
+          return s.RevokeToken(f->id, ActingUser(f->by), base::Now().unix_us);
+        });
+      };
+    });
+  }
+  {
+    auto* cmd = token->add_subcommand("list", "List a user's tokens (never the secrets), JSON");
+    auto f = std::make_shared<Common>();
+    AddCommon(cmd, *f, true, false);
+    cmd->callback([&run, f] {
+      run = [f] {
+        return WithStore("user token list", *f, false, [&](UserStore& s) -> absl::Status {
+          ASSIGN_OR_RETURN(std::vector<access::TokenInfo> tokens, s.ListTokens(f->name));
+          nlohmann::ordered_json out = nlohmann::ordered_json::array();
+          for (const access::TokenInfo& t : tokens) {
+            nlohmann::ordered_json j;
+            j["id"] = t.id;
+            j["name"] = t.name;
+            j["created_by"] = t.created_by;
+            j["created"] = Time(t.created_us);
+            j["expires"] = Time(t.expires_us);
+            j["revoked"] = t.revoked;
+            j["last_used"] = Time(t.last_used_us);
+            out.push_back(std::move(j));
+          }
+          std::cout << out.dump(2) << "\n";
+          return absl::OkStatus();
+        });
+      };
+    });
+  }
+}
+
+std::string Joined(const auto& items, auto name_of) {
+  std::string out;
+  for (const auto& i : items) {
+    if (!out.empty()) out.push_back(',');
+    out.append(name_of(i));
+  }
+  return out;
+}
+
+}  // namespace
+
+void AddUserCommand(CLI::App& app, std::function<int()>& run) {
+  auto* user = app.add_subcommand("user", "People, roles, teams, TOTP and API tokens (users.db)");
+  user->require_subcommand(1);
+
+  {
+    auto* cmd = user->add_subcommand(
+        "bootstrap",
+        "Create users.db and its first administrator (only while it has no users); "
+        "password from TAPVAULT_PASSWORD or stdin");
+    auto f = std::make_shared<Common>();
+    AddCommon(cmd, *f, true, false);
+    cmd->callback([&run, f] {
+      run = [f] {
+        auto pw = ReadPassword("password");
+        if (!pw.ok()) return Fail("user bootstrap", pw.status(), 2);
+        return WithStore("user bootstrap", *f, true, [&](UserStore& s) {
+          return s.Bootstrap(f->name, *pw, base::Now().unix_us);
+        });
+      };
+    });
+  }
+  {
+    auto* cmd =
+        user->add_subcommand("second-admin",
+                             "The bootstrap administrator makes a user without roles the second "
+                             "administrator (once; later administrators need a grant)");
+    auto f = std::make_shared<Common>();
+    AddCommon(cmd, *f, true, true);
+    cmd->callback([&run, f] {
+      run = [f] {
+        return WithStore("user second-admin", *f, false, [&](UserStore& s) {
+          return s.AppointSecondAdministrator(f->name, ActingUser(f->by), base::Now().unix_us);
+        });
+      };
+    });
+  }
+  {
+    auto* cmd = user->add_subcommand(
+        "add",
+        "Add a user without roles (roles and teams come by grants); password from "
+        "TAPVAULT_PASSWORD or stdin");
+    struct Flags : Common {
+      std::string display;
+    };
+    auto f = std::make_shared<Flags>();
+    AddCommon(cmd, *f, true, true);
+    cmd->add_option("--display", f->display, "Display name");
+    cmd->callback([&run, f] {
+      run = [f] {
+        auto pw = ReadPassword("password for the new user");
+        if (!pw.ok()) return Fail("user add", pw.status(), 2);
+        return WithStore("user add", *f, false, [&](UserStore& s) {
+          return s.AddUser(f->name, f->display, *pw, ActingUser(f->by), base::Now().unix_us);
+        });
+      };
+    });
+  }
+  {
+    auto* cmd = user->add_subcommand("list", "List users (and pending grant requests)");
+    struct Flags : Common {
+      bool json = false;
+    };
+    auto f = std::make_shared<Flags>();
+    AddCommon(cmd, *f, false, false);
+    cmd->add_flag("--json", f->json, "JSON instead of a table");
+    cmd->callback([&run, f] {
+      run = [f] {
+        return WithStore("user list", *f, false, [&](UserStore& s) -> absl::Status {
+          ASSIGN_OR_RETURN(std::vector<access::UserInfo> users, s.ListUsers());
+          ASSIGN_OR_RETURN(std::vector<access::GrantRequest> pending, s.PendingGrants());
+          auto roles = [](const access::UserInfo& u) {
+            return Joined(u.roles, [](access::Role r) { return std::string(access::RoleName(r)); });
+          };
+          auto teams = [](const access::UserInfo& u) {
+            return Joined(u.teams, [](const std::string& t) { return t; });
+          };
+          if (f->json) {
+            nlohmann::ordered_json out;
+            out["users"] = nlohmann::ordered_json::array();
+            for (const access::UserInfo& u : users) {
+              nlohmann::ordered_json j;
+              j["name"] = u.name;
+              j["display_name"] = u.display_name;
+              j["roles"] = nlohmann::ordered_json::array();
+              for (access::Role r : u.roles) j["roles"].push_back(access::RoleName(r));
+              j["teams"] = u.teams;
+              j["disabled"] = u.disabled;
+              j["totp"] = u.totp_enrolled;
+              j["created_by"] = u.created_by;
+              j["created"] = Time(u.created_us);
+              j["failed_logins"] = u.failed_logins;
+              j["locked_until"] = Time(u.locked_until_us);
+              j["vendor_from"] = Time(u.vendor_from_us);
+              j["vendor_to"] = Time(u.vendor_to_us);
+              out["users"].push_back(std::move(j));
+            }
+            out["pending"] = nlohmann::ordered_json::array();
+            for (const access::GrantRequest& r : pending) out["pending"].push_back(RequestJson(r));
+            std::cout << out.dump(2) << "\n";
+            return absl::OkStatus();
+          }
+          std::printf("%-20s %-28s %-24s %-5s %s\n", "NAME", "ROLES", "TEAMS", "TOTP", "STATE");
+          int64_t now = base::Now().unix_us;
+          for (const access::UserInfo& u : users) {
+            std::string state = u.disabled                ? "disabled"
+                                : u.locked_until_us > now ? "locked"
+                                                          : "enabled";
+            std::printf("%-20s %-28s %-24s %-5s %s\n", u.name.c_str(), roles(u).c_str(),
+                        teams(u).c_str(), u.totp_enrolled ? "yes" : "no", state.c_str());
+          }
+          for (const access::GrantRequest& r : pending) {
+            std::printf("pending request %llu: %s for %s, requested by %s\n",
+                        static_cast<unsigned long long>(r.id),
+                        r.vendor_to_us != 0 ? "vendor access" : r.grant.ToString().c_str(),
+                        r.grantee.c_str(), r.requested_by.c_str());
+          }
+          return absl::OkStatus();
+        });
+      };
+    });
+  }
+  AddGrantLike(*user, run, "grant",
+               "Request a role or team for a user; takes effect when a second administrator "
+               "approves",
+               false);
+  AddGrantLike(*user, run, "role", "Alias of `grant --role`: request a role (--add ROLE)", true);
+  AddDecide(*user, run, true);
+  AddDecide(*user, run, false);
+  {
+    auto* cmd = user->add_subcommand("revoke", "Take a role or team away (at once)");
+    struct Flags : Common {
+      std::string role, team;
+    };
+    auto f = std::make_shared<Flags>();
+    AddCommon(cmd, *f, true, true);
+    cmd->add_option("--role", f->role, "Role");
+    cmd->add_option("--team", f->team, "Team");
+    cmd->callback([&run, f] {
+      run = [f] {
+        auto g = GrantOf(f->role, f->team);
+        if (!g.ok()) return Fail("user revoke", g.status(), 2);
+        return WithStore("user revoke", *f, false, [&](UserStore& s) {
+          return s.Revoke(f->name, *g, ActingUser(f->by), base::Now().unix_us);
+        });
+      };
+    });
+  }
+  {
+    auto* cmd = user->add_subcommand(
+        "vendor", "Request a time-boxed vendor (support) account: health and metrics only");
+    struct Flags : Common {
+      std::string from, to;
+    };
+    auto f = std::make_shared<Flags>();
+    AddCommon(cmd, *f, true, true);
+    cmd->add_option("--from", f->from, "Start (RFC 3339)")->required();
+    cmd->add_option("--to", f->to, "End (RFC 3339)")->required();
+    cmd->callback([&run, f] {
+      run = [f] {
+        auto from = base::ParseRfc3339(f->from);
+        auto to = base::ParseRfc3339(f->to);
+        if (!from.ok()) return Fail("user vendor", from.status(), 2);
+        if (!to.ok()) return Fail("user vendor", to.status(), 2);
+        return WithStore("user vendor", *f, false, [&](UserStore& s) -> absl::Status {
+          ASSIGN_OR_RETURN(uint64_t id,
+                           s.RequestVendorAccess(f->name, from->unix_us, to->unix_us,
+                                                 ActingUser(f->by), base::Now().unix_us));
+          std::cout << nlohmann::ordered_json{{"request", id}, {"status", "pending"}}.dump()
+                    << "\n";
+          return absl::OkStatus();
+        });
+      };
+    });
+  }
+  for (bool disable : {true, false}) {
+    auto* cmd = user->add_subcommand(disable ? "disable" : "enable",
+                                     disable ? "Disable a user (at once)" : "Enable a user again");
+    auto f = std::make_shared<Common>();
+    AddCommon(cmd, *f, true, true);
+    std::string label = disable ? "user disable" : "user enable";
+    cmd->callback([&run, f, label, disable] {
+      run = [f, label, disable] {
+        return WithStore(label, *f, false, [&](UserStore& s) {
+          return s.SetDisabled(f->name, disable, ActingUser(f->by), base::Now().unix_us);
+        });
+      };
+    });
+  }
+  {
+    auto* cmd = user->add_subcommand(
+        "passwd",
+        "Set a password (one's own, or a reset by an administrator, which also lifts "
+        "a lockout); from TAPVAULT_PASSWORD or stdin");
+    auto f = std::make_shared<Common>();
+    AddCommon(cmd, *f, true, true);
+    cmd->callback([&run, f] {
+      run = [f] {
+        auto pw = ReadPassword("new password");
+        if (!pw.ok()) return Fail("user passwd", pw.status(), 2);
+        return WithStore("user passwd", *f, false, [&](UserStore& s) {
+          return s.SetPassword(f->name, *pw, ActingUser(f->by), base::Now().unix_us);
+        });
+      };
+    });
+  }
+  AddTotp(*user, run);
+  AddToken(*user, run);
+}
+
+}  // namespace tapvault::cli
