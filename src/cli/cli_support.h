@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "filter/assignment.h"
 #include "filter/filter.h"
 #include "gate/read_gate.h"
 #include "gate/store_audit.h"
@@ -26,10 +27,11 @@ std::string DefaultActor();
 
 // The read gate for a CLI process, with the privileged-party filter of the store in DIR (opened
 // read-only: a CLI read never creates or changes the list) and the store's audit log. Without a
-// list the gate refuses every content read; without the audit log (no master key) it does not
-// open. Members are destroyed gate first.
+// list the gate refuses every content read, and a communication no warrant covers is never read;
+// without the audit log (no master key) it does not open. Members are destroyed gate first.
 struct CliGate {
   std::unique_ptr<filter::Filter> filter;
+  std::unique_ptr<filter::AssignedScreener> assignment;   // the filter + warrants
   std::unique_ptr<gate::StoreAudit> audit;
   std::unique_ptr<gate::ReadGate> gate;
 };

@@ -24,6 +24,8 @@ void AddPrivilegedCommand(CLI::App& app, std::function<int()>& run);
 void AddPrivilegedOversightCommands(CLI::App& app, std::function<int()>& run);
 void AddFlagCommand(CLI::App& app, std::function<int()>& run);
 void AddDecideCommand(CLI::App& app, std::function<int()>& run);
+// `warrant add|extend|end|list|show|import`: the warrants (tap orders) of a store.
+void AddWarrantCommand(CLI::App& app, std::function<int()>& run);
 // `user ...`: people, roles, teams, TOTP, API tokens (access/UserStore).
 void AddUserCommand(CLI::App& app, std::function<int()>& run);
 // `comms read`, under the `comms` subcommand.

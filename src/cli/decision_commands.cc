@@ -39,9 +39,12 @@ std::string CommObject(uint64_t comm_id) { return base::StrCat("comm:", comm_id)
 absl::StatusOr<CliGate> OpenCliGate(const std::string& dir) {
   CliGate g;
   auto f = filter::Filter::Open({.dir = dir, .read_only = true});
-  if (f.ok()) g.filter = std::move(*f);
+  if (f.ok()) {
+    g.filter = std::move(*f);
+    ASSIGN_OR_RETURN(g.assignment, filter::AssignedScreener::Open({.dir = dir}, *g.filter));
+  }
   ASSIGN_OR_RETURN(g.audit, gate::StoreAudit::Open(dir, ""));
-  ASSIGN_OR_RETURN(g.gate, gate::ReadGate::Open({.dir = dir, .recheck = g.filter.get(),
+  ASSIGN_OR_RETURN(g.gate, gate::ReadGate::Open({.dir = dir, .recheck = g.assignment.get(),
                                                  .audit = g.audit.get()}));
   return g;
 }

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   tapvault::cli::AddPrivilegedOversightCommands(app, run);
   tapvault::cli::AddFlagCommand(app, run);
   tapvault::cli::AddDecideCommand(app, run);
+  tapvault::cli::AddWarrantCommand(app, run);
   tapvault::cli::AddUserCommand(app, run);
   try {
     app.parse(argc, argv);

@@ -145,7 +145,7 @@ void AddImport(CLI::App& parent, std::function<int()>& run) {
       absl::StatusOr<privileged::ImportResult> r = absl::UnknownError("not run");
       absl::Status audited = RunAudited(
           f->data,
-          {.actor = f->by, .role = "administrator", .action = "list_import", .object = "privileged_list",
+          {.actor = f->by, .action = "list_import", .object = "privileged_list",
            .detail = {{"file", f->file}, {"source", f->source}, {"bytes", csv.size()}}},
           [&](nlohmann::json& detail) -> absl::Status {
             // Opened (and on the first import made) only once the request is on record.
@@ -322,7 +322,7 @@ void AddDecision(CLI::App& parent, std::function<int()>& run, bool confirm) {
       absl::StatusOr<VersionInfo> v = absl::UnknownError("not run");
       absl::Status audited = RunAudited(
           f->data,
-          {.actor = f->by, .role = "administrator",
+          {.actor = f->by,
            .action = confirm ? "list_confirm" : "list_reject",
            .object = base::StrCat("list:", f->version)},
           [&](nlohmann::json&) {

@@ -5,8 +5,10 @@
 #include <vector>
 
 #include "base/time.h"
+#include "filter/assignment.h"
 #include "filter/canary.h"
 #include "gate/store_audit.h"
+#include "warrant/warrant_store.h"
 #include "gtest/gtest.h"
 #include "metrics/registry.h"
 #include "store/store.h"
@@ -227,6 +229,64 @@ TEST_F(FilterTest, TheCanaryIsBlockedInEveryNotationAndAlarmsWhenNot) {
   EXPECT_EQ(metrics_.GaugeValue("tapvault_privileged_canary_ok"), 0);
   EXPECT_EQ(metrics_.CounterValue("tapvault_alarms_total", {{"kind", "privileged_canary"}}), 1u);
   ASSERT_TRUE((*st)->Close().ok());
+}
+
+// A fixed verdict, to see what the warrant rule does with each.
+class FixedScreener : public store::Screener {
+ public:
+  store::DecisionRow Screen(const store::ScreenRequest&) override { return verdict; }
+  uint64_t Generation() const override { return generation; }
+  store::DecisionRow verdict;
+  uint64_t generation = 7;
+};
+
+TEST_F(FilterTest, NoWarrantAtTheCommunicationsTimeKeepsItUnassigned) {
+  FixedScreener inner;
+  inner.verdict.state = CommState::kAvailable;
+  inner.verdict.reason = "no_match";
+  auto screener = AssignedScreener::Open({.dir = dir_, .metrics = &metrics_}, inner);
+  ASSERT_TRUE(screener.ok()) << screener.status();
+  const int64_t day = 86400LL * 1000000;
+  const int64_t t0 = 1'800'000'000'000'000;
+  store::ScreenRequest during{.comm_id = 1, .liid = "NL-1", .start_us = t0 + day};
+  // No warrants.db at all: fail-closed.
+  store::DecisionRow d = (*screener)->Screen(during);
+  EXPECT_EQ(d.state, CommState::kQuarantined);
+  EXPECT_EQ(d.reason, "unassigned");
+  EXPECT_EQ(metrics_.CounterValue("tapvault_alarms_total", {{"kind", "unassigned"}}), 1u);
+  // The filter's other verdicts stand: privileged is privileged with or without a warrant.
+  inner.verdict.state = CommState::kPrivileged;
+  EXPECT_EQ((*screener)->Screen(during).state, CommState::kPrivileged);
+  inner.verdict.state = CommState::kAvailable;
+
+  const uint64_t before = (*screener)->Generation();
+  auto warrants = warrant::WarrantStore::Open(dir_, /*create=*/true);
+  ASSERT_TRUE(warrants.ok()) << warrants.status();
+  warrant::WarrantSpec w{.id = "W-1", .liid = "NL-1", .targets = {"+31612345678"},
+                         .valid_from_us = t0, .valid_to_us = t0 + 10 * day, .team = "a"};
+  ASSERT_TRUE((*warrants)->Add(w, "admin", t0).ok());
+  ASSERT_TRUE((*screener)->Refresh().ok());
+  EXPECT_NE((*screener)->Generation(), before) << "the store re-decides on a warrant change";
+  EXPECT_EQ((*screener)->Screen(during).state, CommState::kAvailable);
+  // Validity at the communication's time: [from, to).
+  store::ScreenRequest edge = during;
+  edge.start_us = t0 + 10 * day;
+  EXPECT_EQ((*screener)->Screen(edge).reason, "unassigned");
+  edge.start_us = t0;
+  EXPECT_EQ((*screener)->Screen(edge).state, CommState::kAvailable);
+  store::ScreenRequest other = during;
+  other.liid = "NL-2";
+  EXPECT_EQ((*screener)->Screen(other).reason, "unassigned");
+  // Ended before the communication: unassigned again after the next refresh.
+  const uint64_t with = (*screener)->Generation();
+  ASSERT_TRUE((*warrants)->End("W-1", t0 + day / 2, "wrong number", "admin", t0 + day).ok());
+  ASSERT_TRUE((*screener)->Refresh().ok());
+  EXPECT_NE((*screener)->Generation(), with);
+  EXPECT_EQ((*screener)->Screen(during).reason, "unassigned");
+  // The filter's own generation moves it too.
+  const uint64_t g = (*screener)->Generation();
+  inner.generation++;
+  EXPECT_NE((*screener)->Generation(), g);
 }
 
 }  // namespace

@@ -57,18 +57,24 @@ absl::Status ReadGate::MayRead(const store::CommRow& comm) {
                      comm.state_reason.empty() ? "" : " (", comm.state_reason,
                      comm.state_reason.empty() ? "" : ")", ": its content is not readable"));
   }
-  if (comm.state_reason == "released") return absl::OkStatus();   // a prosecutor's decision
+  const bool released = comm.state_reason == "released";   // a prosecutor's decision
   if (options_.recheck == nullptr) {
+    if (released) return absl::OkStatus();
     return absl::PermissionDeniedError(
         "no privileged-party filter to confirm that the communication is not privileged");
   }
-  // The filter's answer now: a list version newer than the stored decision may list a party.
+  // The filter's answer now: a list version newer than the stored decision may list a party, and
+  // the warrant covering it may have ended or been corrected since.
   store::DecisionRow now = options_.recheck->Screen(
       store::ScreenRequest{comm.id, comm.liid, comm.country, comm.start_us, comm.parties});
-  if (now.state == store::CommState::kPrivileged) {
+  if (now.state == store::CommState::kPrivileged && !released) {
     return absl::PermissionDeniedError(base::StrCat(
         "communication ", comm.id, " is privileged under list version ", now.list_version,
         " (the server marks it so within a second)"));
+  }
+  if (now.state == store::CommState::kQuarantined && now.reason == store::kUnassignedReason) {
+    return absl::PermissionDeniedError(base::StrCat(
+        "communication ", comm.id, " is not covered by a warrant for its LIID at its time"));
   }
   return absl::OkStatus();
 }

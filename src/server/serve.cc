@@ -22,6 +22,7 @@
 #include "base/strings.h"
 #include "base/time.h"
 #include "ingest/ingest_metrics.h"
+#include "filter/assignment.h"
 #include "filter/canary.h"
 #include "filter/filter.h"
 #include "gate/store_audit.h"
@@ -293,6 +294,8 @@ int RunServe(const ServeConfig& config) {
   // The cold store: opened before any listener, so nothing is accepted that cannot be kept.
   // The privileged-party filter decides every communication the store keeps; it outlives the store.
   std::unique_ptr<filter::Filter> privileged_filter;
+  // ... and no communication becomes readable without a warrant covering it.
+  std::unique_ptr<filter::AssignedScreener> assignment;
   std::unique_ptr<store::Store> cold_store;
   // The audit log: every read (the canary's too) and every action is recorded before it happens.
   std::unique_ptr<gate::StoreAudit> audit_log;
@@ -307,10 +310,14 @@ int RunServe(const ServeConfig& config) {
                                     .metrics = &registry});
     if (!fl.ok()) return fail(fl.status());
     privileged_filter = std::move(*fl);
+    auto as = filter::AssignedScreener::Open({.dir = config.data_dir, .metrics = &registry},
+                                             *privileged_filter);
+    if (!as.ok()) return fail(as.status());
+    assignment = std::move(*as);
     store::StoreOptions so;
     so.dir = config.data_dir;
     so.metrics = &registry;
-    so.screener = privileged_filter.get();
+    so.screener = assignment.get();
     auto st = store::Store::Open(so);
     if (!st.ok()) return fail(st.status());
     cold_store = std::move(*st);
@@ -438,6 +445,7 @@ int RunServe(const ServeConfig& config) {
       int64_t next_canary = base::Now().unix_us + 5LL * 1000000;   // first run soon after start
       while (!filter_stop.load()) {
         (void)privileged_filter->Refresh();
+        (void)assignment->Refresh();
         const int64_t now = base::Now().unix_us;
         if (canary && now >= next_canary) {
           (void)canary->RunOnce();

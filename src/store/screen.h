@@ -19,6 +19,11 @@
 
 namespace tapvault::store {
 
+// The reason of a verdict that keeps a communication quarantined because no warrant covers its
+// LIID at its time (filter/assignment.h). Unlike other quarantine reasons it also takes an
+// available communication back (a warrant ended or corrected).
+inline constexpr char kUnassignedReason[] = "unassigned";
+
 struct ScreenRequest {
   uint64_t comm_id = 0;
   std::string liid;

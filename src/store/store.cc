@@ -1720,7 +1720,11 @@ void Store::Impl::Rescreen(bool all) {
         ScreenRequest request{c.id, c.liid, c.country, c.start_us, std::move(c.parties)};
         DecisionRow d = opt_.screener->Screen(request);
         // Decided stays decided when the list becomes unusable: only new content waits for it.
-        if (c.state == CommState::kAvailable && d.state == CommState::kQuarantined) continue;
+        // A warrant that no longer covers it is another matter: out of reach again.
+        if (c.state == CommState::kAvailable && d.state == CommState::kQuarantined &&
+            d.reason != kUnassignedReason) {
+          continue;
+        }
         if (d.state == c.state && d.reason == c.state_reason && d.list_version == c.list_version) {
           continue;
         }

@@ -6,10 +6,12 @@
 // within a second; the canary; and the oversight figures.
 #include <chrono>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "base/time.h"
 #include "harness.h"
 
 namespace {
@@ -112,7 +114,23 @@ class Privileged : public ::testing::Test {
     return RunTapvault({"privileged", "import", "--data", data_.string(), f.string(), "--source",
                         "NOvA", "--by", by});
   }
+  // A warrant for `liid` valid from `from_s` to `to_s` seconds from now (team "team-a").
+  RunResult Warrant(const std::string& liid, int64_t from_s = -86400, int64_t to_s = 30 * 86400) {
+    const int64_t now = tapvault::base::Now().unix_us;
+    return RunTapvault({"warrant", "add", "--data", data_.string(), "--id", "W-" + liid, "--liid",
+                        liid, "--target", "+31612345678", "--from",
+                        tapvault::base::FormatRfc3339({now + from_s * 1000000}), "--to",
+                        tapvault::base::FormatRfc3339({now + to_s * 1000000}), "--team", "team-a", "--by",
+                        "admin"});
+  }
+  // Warrants for every LIID of the scenario but those in skip_warrants_, then the server.
   void StartServe() {
+    for (const char* liid : {"L-PLAIN", "L-LAWYER", "L-EXTRA-DIGITS", "L-NATIONAL", "L-FORWARDED",
+                             "L-RETRO"}) {
+      if (!skip_warrants_.count(liid)) {
+        ASSERT_EQ(Warrant(liid).exit_code, 0);
+      }
+    }
     fs::path config = work_ / "tapvault.toml";
     std::ofstream(config) << "[privileged]\ncanary = \"+31205550000\"\ncanary_interval_s = 1\n";
     serve_ = std::make_unique<ServeProcess>(std::vector<std::string>{
@@ -145,6 +163,7 @@ class Privileged : public ::testing::Test {
   }
 
   fs::path work_, data_;
+  std::set<std::string> skip_warrants_;
   std::unique_ptr<ServeProcess> serve_;
   nlohmann::json ready_;
 };
@@ -272,6 +291,36 @@ TEST_F(Privileged, WithoutAListNothingBecomesReadable) {
   EXPECT_TRUE(WaitUntil([&] { return Comms()["L-PLAIN"]["state"] == "available"; }, 5000));
   EXPECT_EQ(Comms()["L-LAWYER"]["state"], "privileged");
   EXPECT_EQ(Read("L-PLAIN").exit_code, 0);
+}
+
+// Records of an LIID without a warrant valid at their time are kept but never readable
+// ("unassigned", with an alarm) until the warrant is entered; ending the warrant before their
+// time takes them out of reach again at once.
+TEST_F(Privileged, WithoutAWarrantNothingBecomesReadable) {
+  ASSERT_EQ(Import(kList, "nova.csv").exit_code, 0);
+  skip_warrants_ = {"L-PLAIN"};
+  StartServe();
+  Feed();
+  EXPECT_TRUE(WaitUntil([&] { return Comms()["L-LAWYER"]["state"] == "privileged"; }, 5000));
+  nlohmann::json plain = Comms()["L-PLAIN"];
+  EXPECT_EQ(plain["state"], "quarantined");
+  EXPECT_EQ(plain["state_reason"], "unassigned");
+  EXPECT_EQ(Read("L-PLAIN").exit_code, 1);
+  EXPECT_GE(WaitMetric(ready_["metrics"], "tapvault_alarms_total{kind=\"unassigned\"}", 1, 5000), 1);
+
+  // The warrant is entered afterwards (an urgent order put on paper first).
+  ASSERT_EQ(Warrant("L-PLAIN").exit_code, 0);
+  EXPECT_TRUE(WaitUntil([&] { return Comms()["L-PLAIN"]["state"] == "available"; }, 5000));
+  EXPECT_EQ(Read("L-PLAIN").exit_code, 0);
+
+  // Ended an hour ago: the call is outside it. The gate refuses at once, the server re-decides.
+  const std::string at = tapvault::base::FormatRfc3339({tapvault::base::Now().unix_us - 3600LL * 1000000});
+  RunResult end = RunTapvault({"warrant", "end", "--data", data_.string(), "--id", "W-L-PLAIN",
+                               "--at", at, "--reason", "entered for the wrong number", "--by",
+                               "admin"});
+  ASSERT_EQ(end.exit_code, 0) << end.err;
+  EXPECT_EQ(Read("L-PLAIN").exit_code, 1);
+  EXPECT_TRUE(WaitUntil([&] { return Comms()["L-PLAIN"]["state_reason"] == "unassigned"; }, 5000));
 }
 
 // The list can be delivered before the first start: serve then makes its store beside it.
