@@ -145,12 +145,14 @@ void AddCommon(CLI::App* cmd, Common& c, bool name, bool by) {
 // change to people and their rights. The action is the command's name ("user token create" ->
 // "user_token_create"), the object the user it is about.
 template <typename Body>
-int WithStore(const std::string& cmd, const Common& c, bool create, Body body) {
+int WithStore(const std::string& cmd, const Common& c, bool create, Body body,
+              std::string object = "") {
+  if (object.empty()) object = c.name.empty() ? "users" : "user:" + c.name;
   std::string action = cmd;
   std::replace(action.begin(), action.end(), ' ', '_');
   absl::Status s = RunAudited(
       c.data,
-      {.actor = ActingUser(c.by), .action = action, .object = c.name.empty() ? "users" : "user:" + c.name},
+      {.actor = ActingUser(c.by), .action = action, .object = object},
       [&](nlohmann::json&) -> absl::Status {
         auto store = OpenUsers(c.data, create);
         if (!store.ok()) return store.status();
@@ -228,7 +230,7 @@ void AddDecide(CLI::App& user, std::function<int()>& run, bool approve) {
                                  : s.RejectGrant(f->request, ActingUser(f->by), now));
         std::cout << RequestJson(r).dump() << "\n";
         return absl::OkStatus();
-      });
+      }, base::StrCat("grant_request:", f->request));
     };
   });
 }
