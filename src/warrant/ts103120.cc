@@ -475,10 +475,8 @@ absl::StatusOr<std::vector<WarrantSpec>> ParseHi1Message(std::string_view xml,
     }
     if (action == nullptr) return AtNode(ar, "ActionRequest without an action");
     bool create = Is(action, kCoreNs, "CREATE");
-    if (!create && !Is(action, kCoreNs, "UPDATE")) {
-      return AtNode(action, base::StrCat("action ", Sv(action->name),
-                                         " is not imported (only CREATE and UPDATE)"));
-    }
+    // GET, LIST, DELIVER ask the receiver for something; they carry no warrant to import.
+    if (!create && !Is(action, kCoreNs, "UPDATE")) continue;
     const xmlNode* obj = FirstElement(action);
     if (auths.size() + tasks.size() >= kMaxObjects) {
       return AtNode(obj, base::StrCat("more than ", kMaxObjects, " objects in one message"));
@@ -492,9 +490,9 @@ absl::StatusOr<std::vector<WarrantSpec>> ParseHi1Message(std::string_view xml,
       ASSIGN_OR_RETURN(Task t, ReadTask(obj));
       t.create = create;
       tasks.push_back(std::move(t));
-    } else {
-      return AtNode(obj, base::StrCat("HI1Object of type ", type, " is not imported"));
     }
+    // Other objects (the warrant's DocumentObject, notifications, delivery objects) travel with
+    // the authorisation and its tasks; they are validated by the schema and not imported.
   }
   std::map<std::string, size_t> auth_by_id;
   for (size_t i = 0; i < auths.size(); ++i) {

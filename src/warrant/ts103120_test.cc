@@ -135,14 +135,27 @@ TEST(Ts103120Test, TeamIsRequired) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(Ts103120Test, OtherActionsAndResponsesAreRefused) {
+// The layout of the standard's own examples: Version members in the Core namespace, the
+// warrant's DocumentObject and a GET next to the authorisation and its task. The other objects and
+// actions travel along and are not imported.
+TEST(Ts103120Test, OtherActionsAndObjectsTravelAlongUnimported) {
+  auto specs = ParseHi1Message(Fixture("etsi_layout_with_document.xml"), kOptions);
+  ASSERT_TRUE(specs.ok()) << specs.status();
+  ASSERT_EQ(specs->size(), 1u);
+  EXPECT_EQ((*specs)[0].id, "7dbbc880-8750-4d3c-abe7-ea4a17646045");
+  EXPECT_EQ((*specs)[0].liid, "LIID1");
+  EXPECT_EQ((*specs)[0].targets, std::vector<std::string>{"+447700900123"});
+  EXPECT_EQ((*specs)[0].valid_from_us, T("2015-09-01T12:00:00Z"));
+  EXPECT_EQ((*specs)[0].valid_to_us, T("2015-12-01T12:00:00Z"));
+}
+
+TEST(Ts103120Test, ResponsesAreRefused) {
   std::string xml = Fixture("update_extend.xml");
-  std::string get = xml;
-  size_t a = get.find("<UPDATE>"), b = get.find("</UPDATE>") + 9;
-  get.replace(a, b - a, "<GET><Identifier>7dbbc880-8750-4d3c-abe7-ea4a17646045</Identifier></GET>");
-  auto r = ParseHi1Message(get, kOptions);
+  size_t a = xml.find("<RequestPayload>"), b = xml.find("</RequestPayload>") + 17;
+  xml.replace(a, b - a, "<ResponsePayload/>");
+  auto r = ParseHi1Message(xml, kOptions);
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(std::string(base::View(r.status().message())), HasSubstr("action GET"));
+  EXPECT_THAT(std::string(base::View(r.status().message())), HasSubstr("response"));
 }
 
 TEST(Ts103120Test, CreateOfAnAuthorisationWithoutTaskIsRefused) {
@@ -172,7 +185,7 @@ TEST(Ts103120Test, CanonicalTargets) {
 
 TEST(Ts103120Test, EmbeddedSchemasAreTheFilesWithTheirHeaderComment) {
   auto schemas = EmbeddedSchemas();
-  ASSERT_EQ(schemas.size(), 5u);
+  ASSERT_EQ(schemas.size(), 8u);
   for (const auto& [name, text] : schemas) {
     EXPECT_THAT(std::string(text), HasSubstr("tapvault")) << name;
     EXPECT_THAT(std::string(text), HasSubstr("<xs:schema")) << name;
