@@ -3,12 +3,18 @@
 // of the CLI is recorded in before it is carried out.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "access/authorize.h"
+#include "access/comm_scope.h"
+#include "access/principal.h"
+#include "access/roles.h"
+#include <CLI/CLI.hpp>
 #include "filter/assignment.h"
 #include "filter/filter.h"
 #include "gate/read_gate.h"
@@ -45,5 +51,35 @@ absl::StatusOr<CliGate> OpenCliGate(const std::string& dir);
 // not run). A failure to record the outcome after the act succeeded is returned as DataLoss.
 absl::Status RunAudited(const std::string& dir, audit::Event intent,
                         const std::function<absl::Status(nlohmann::json& detail)>& act);
+
+// A password from TAPVAULT_PASSWORD, else the first line of stdin (not echoed on a terminal).
+absl::StatusOr<std::string> ReadPassword(const char* prompt);
+
+// The person behind a command that reads or decides: a tapvault user (access/), authenticated as
+// on the API — an API token in TAPVAULT_TOKEN, or --user NAME with the password in
+// TAPVAULT_PASSWORD (or on stdin) and --totp CODE. Every attempt is in the audit log ("login",
+// "login_failed"); Unauthenticated without valid credentials.
+struct LoginFlags {
+  std::string user, totp;
+};
+void AddLoginFlags(CLI::App* cmd, LoginFlags& flags);
+absl::StatusOr<access::Principal> CliLogin(const std::string& dir, const LoginFlags& flags,
+                                           gate::StoreAudit& audit);
+
+// Prosecutors keep access to a case this long after its warrant ends when the warrant names no
+// retention of its own.
+inline constexpr int kDefaultRetentionDays = 180;
+
+// The warrants of DIR (none when warrants.db does not exist).
+absl::StatusOr<std::shared_ptr<const warrant::WarrantIndex>> LoadWarrants(const std::string& dir);
+// The scope of communication `comm_id` for `principal` (the warrant covering it, its team, and
+// whether it lets this person in now). NotFound for an unknown id.
+absl::StatusOr<access::CommAccess> CommAccessFor(const std::string& dir,
+                                                 const access::Principal& principal,
+                                                 uint64_t comm_id);
+// Authorize `action` on the communication; a refusal is recorded in the audit log (action
+// "refused") and returned as PermissionDenied.
+absl::Status AuthorizeOnComm(const std::string& dir, const access::Principal& principal,
+                             access::Action action, uint64_t comm_id, gate::StoreAudit& audit);
 
 }  // namespace tapvault::cli

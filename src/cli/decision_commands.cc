@@ -21,76 +21,47 @@
 
 namespace tapvault::cli {
 
-int Fail(std::string_view cmd, const absl::Status& s, int code) {
-  std::fprintf(stderr, "tapvault %.*s: %.*s\n", static_cast<int>(cmd.size()), cmd.data(),
-               static_cast<int>(s.message().size()), s.message().data());
-  return code;
+namespace {
+
+// The user acting in a decision about communication `comm_id`, authorised for `action` on it
+// (login and refusal both in the audit log).
+absl::StatusOr<access::Principal> Login(const std::string& dir, const LoginFlags& login,
+                                        access::Action action, uint64_t comm_id) {
+  ASSIGN_OR_RETURN(auto audit, gate::StoreAudit::Open(dir, ""));
+  ASSIGN_OR_RETURN(access::Principal who, CliLogin(dir, login, *audit));
+  RETURN_IF_ERROR(AuthorizeOnComm(dir, who, action, comm_id, *audit));
+  return who;
 }
 
-std::string DefaultActor() {
-  for (const char* var : {"SUDO_USER", "USER", "LOGNAME"}) {
-    if (const char* v = std::getenv(var); v != nullptr && *v != '\0') return v;
-  }
-  return "operator";
-}
-
-std::string CommObject(uint64_t comm_id) { return base::StrCat("comm:", comm_id); }
-
-absl::StatusOr<CliGate> OpenCliGate(const std::string& dir) {
-  CliGate g;
-  auto f = filter::Filter::Open({.dir = dir, .read_only = true});
-  if (f.ok()) {
-    g.filter = std::move(*f);
-    ASSIGN_OR_RETURN(g.assignment, filter::AssignedScreener::Open({.dir = dir}, *g.filter));
-  }
-  ASSIGN_OR_RETURN(g.audit, gate::StoreAudit::Open(dir, ""));
-  ASSIGN_OR_RETURN(g.gate, gate::ReadGate::Open({.dir = dir, .recheck = g.assignment.get(),
-                                                 .audit = g.audit.get()}));
-  return g;
-}
-
-absl::Status RunAudited(const std::string& dir, audit::Event intent,
-                        const std::function<absl::Status(nlohmann::json& detail)>& act) {
-  ASSIGN_OR_RETURN(auto log, gate::StoreAudit::Open(dir, ""));
-  intent.outcome = "requested";
-  if (intent.detail.is_null()) intent.detail = nlohmann::json::object();
-  RETURN_IF_ERROR(log->Record(intent).status());
-  audit::Event outcome = intent;
-  absl::Status done = act(outcome.detail);
-  outcome.at_us = 0;
-  outcome.outcome = done.ok() ? "ok" : "failed";
-  if (!done.ok() && outcome.detail.is_object()) outcome.detail["error"] = base::View(done.message());
-  if (absl::Status s = log->Record(outcome).status(); !s.ok() && done.ok()) {
-    return absl::DataLossError(base::StrCat(outcome.action, " was carried out but its outcome could "
-                                            "not be recorded in the audit log: ",
-                                            base::View(s.message())));
-  }
-  return done;
-}
+}  // namespace
 
 void AddFlagCommand(CLI::App& app, std::function<int()>& run) {
   auto* cmd = app.add_subcommand(
       "flag", "Mark a communication privileged at once (any authorised user); it is unreadable "
               "until a prosecutor decides");
   struct Flags {
-    std::string data, reason, by;
+    std::string data, reason;
+    LoginFlags login;
     uint64_t comm = 0;
   };
   auto f = std::make_shared<Flags>();
   cmd->add_option("--data", f->data, "Store directory")->required();
   cmd->add_option("--comm", f->comm, "Communication id (from comms list)")->required();
   cmd->add_option("--reason", f->reason, "Why (optional)");
-  cmd->add_option("--by", f->by, "Who flags it (default: the login name)");
+  AddLoginFlags(cmd, f->login);
   cmd->callback([&run, f] {
     run = [f] {
       store::DecisionOrder o;
       o.act = store::DecisionOrder::Act::kFlag;
       o.comm_id = f->comm;
       o.reason = f->reason;
-      o.by = f->by.empty() ? DefaultActor() : f->by;
+      auto who = Login(f->data, f->login, access::Action::kFlag, f->comm);
+      if (!who.ok()) return Fail("flag", who.status(), who.status().code() == absl::StatusCode::kNotFound ? 2 : 1);
+      o.by = who->name;
       std::string result;
       absl::Status s = RunAudited(f->data,
-                                  {.actor = o.by, .action = "flag", .object = CommObject(o.comm_id),
+                                  {.actor = o.by, .role = access::ActingRole(*who, access::Action::kFlag),
+                                   .action = "flag", .object = CommObject(o.comm_id),
                                    .detail = {{"reason", o.reason}}},
                                   [&](nlohmann::json&) -> absl::Status {
                                     ASSIGN_OR_RETURN(auto r, store::SubmitOrRunDecide(f->data, o));
@@ -110,7 +81,8 @@ void AddDecideCommand(CLI::App& app, std::function<int()>& run) {
                 "(crypto-shredding and a signed proces-verbaal in the log); --release makes it "
                 "readable (a reason is required and, by default, a second person)");
   struct Flags {
-    std::string data, reason, order, by;
+    std::string data, reason, order;
+    LoginFlags login;
     uint64_t comm = 0;
     bool confirm = false, release = false;
   };
@@ -123,7 +95,7 @@ void AddDecideCommand(CLI::App& app, std::function<int()>& run) {
   confirm->excludes(release);
   cmd->add_option("--reason", f->reason, "Reason (required with --release)");
   cmd->add_option("--order", f->order, "Reference of the prosecutor's order")->required();
-  cmd->add_option("--by", f->by, "Who decides (default: the login name)");
+  AddLoginFlags(cmd, f->login);
   cmd->callback([&run, f] {
     run = [f] {
       if (f->confirm == f->release) {
@@ -137,11 +109,16 @@ void AddDecideCommand(CLI::App& app, std::function<int()>& run) {
       o.comm_id = f->comm;
       o.order_ref = f->order;
       o.reason = f->reason;
-      o.by = f->by.empty() ? DefaultActor() : f->by;
+      const access::Action act =
+          f->confirm ? access::Action::kConfirmDestruction : access::Action::kApproveRelease;
+      auto who = Login(f->data, f->login, act, f->comm);
+      if (!who.ok()) return Fail("decide", who.status(), who.status().code() == absl::StatusCode::kNotFound ? 2 : 1);
+      o.by = who->name;
       std::string result;
       absl::Status s = RunAudited(
           f->data,
-          {.actor = o.by, .action = f->confirm ? "decide_confirm" : "decide_release",
+          {.actor = o.by, .role = access::ActingRole(*who, act),
+           .action = f->confirm ? "decide_confirm" : "decide_release",
            .object = CommObject(o.comm_id),
            .detail = {{"order", o.order_ref}, {"reason", o.reason}}},
           [&](nlohmann::json&) -> absl::Status {
@@ -161,20 +138,30 @@ void AddCommsReadCommand(CLI::App& comms, std::function<int()>& run) {
       "read", "Every PDU of a communication, as received (back-to-back BER; `tapvault inspect -` "
               "decodes them): only when it is decided not privileged");
   struct Flags {
-    std::string data, out, by;
+    std::string data, out;
+    LoginFlags login;
     uint64_t comm = 0;
   };
   auto f = std::make_shared<Flags>();
   cmd->add_option("--data", f->data, "Store directory")->required();
   cmd->add_option("--comm", f->comm, "Communication id")->required();
   cmd->add_option("--out", f->out, "Write to this file (default: standard output)");
-  cmd->add_option("--by", f->by, "Who reads (default: the login name)");
+  AddLoginFlags(cmd, f->login);
   cmd->callback([&run, f] {
     run = [f] {
       auto gate = OpenCliGate(f->data);
       if (!gate.ok()) return Fail("comms read", gate.status(), 2);
+      auto who = CliLogin(f->data, f->login, *gate->audit);
+      if (!who.ok()) return Fail("comms read", who.status());
+      if (absl::Status may = AuthorizeOnComm(f->data, *who, access::Action::kReadContent, f->comm,
+                                             *gate->audit);
+          !may.ok()) {
+        return Fail("comms read", may, may.code() == absl::StatusCode::kNotFound ? 2 : 1);
+      }
       auto records = gate->gate->ReadComm(
-          f->comm, {.who = f->by.empty() ? DefaultActor() : f->by, .purpose = "cli"});
+          f->comm, {.who = who->name,
+                    .role = access::ActingRole(*who, access::Action::kReadContent),
+                    .purpose = "cli"});
       if (!records.ok()) return Fail("comms read", records.status());
       std::ofstream file;
       std::ostream* out = &std::cout;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/status_macros.h"
+#include "base/strings.h"
 #include "base/time.h"
 #include "cli/cli_support.h"
 #include "cli/commands.h"
@@ -73,6 +74,7 @@ void AddCommsCommand(CLI::App& app, std::function<int()>& run) {
       "list", "List communications (metadata; parties are withheld unless the communication is "
               "readable)");
   struct Flags {
+    LoginFlags login;
     std::string data, liid, party, from, to, state;
     uint64_t after = 0, limit = 0;
     bool json = false;
@@ -89,10 +91,22 @@ void AddCommsCommand(CLI::App& app, std::function<int()>& run) {
   list->add_option("--after", f->after, "Pagination: ids greater than this");
   list->add_option("--limit", f->limit, "At most this many (0 = all)");
   list->add_flag("--json", f->json, "JSON array (the only output format; accepted for clarity)");
+  AddLoginFlags(list, f->login);
   list->callback([&run, f] {
     run = [f] {
       auto gate = OpenCliGate(f->data);
       if (!gate.ok()) return Fail("comms list", gate.status(), 2);
+      auto who = CliLogin(f->data, f->login, *gate->audit);
+      if (!who.ok()) return Fail("comms list", who.status());
+      const access::Action action =
+          f->party.empty() ? access::Action::kReadMetadata : access::Action::kSearch;
+      if (access::ActingRole(*who, action).empty()) {
+        return Fail("comms list", absl::PermissionDeniedError(base::StrCat(
+                                      who->name, " has no role that may ",
+                                      access::ActionName(action))));
+      }
+      auto warrants = LoadWarrants(f->data);
+      if (!warrants.ok()) return Fail("comms list", warrants.status());
       store::CommFilter filter;
       if (!f->state.empty()) {
         filter.state = store::ParseCommState(f->state);
@@ -114,10 +128,16 @@ void AddCommsCommand(CLI::App& app, std::function<int()>& run) {
       }
       filter.after_id = f->after;
       filter.limit = f->limit;
-      auto comms = gate->gate->ListComms(filter, {.who = DefaultActor(), .purpose = "cli"});
+      auto comms = gate->gate->ListComms(
+          filter, {.who = who->name, .role = access::ActingRole(*who, action), .purpose = "cli"});
       if (!comms.ok()) return Fail("comms list", comms.status());
+      const int64_t now = base::Now().unix_us;
       nlohmann::ordered_json out = nlohmann::ordered_json::array();
       for (const gate::Listed& listed : *comms) {
+        // Only what this person's warrants and teams cover; unassigned records never.
+        access::CommAccess ca = access::CommScope(**warrants, *who, listed.comm.liid,
+                                                  listed.comm.start_us, now, kDefaultRetentionDays);
+        if (!access::Authorize(*who, action, ca.scope).ok()) continue;
         const store::CommRow& c = listed.comm;
         nlohmann::ordered_json j;
         j["id"] = c.id;

@@ -37,32 +37,6 @@ std::string ActingUser(const std::string& by_flag) {
   return by_flag.empty() ? DefaultActor() : by_flag;
 }
 
-absl::StatusOr<std::string> ReadPassword(const char* prompt) {
-  if (const char* env = std::getenv("TAPVAULT_PASSWORD"); env != nullptr && *env != '\0') {
-    return std::string(env);
-  }
-  bool tty = ::isatty(STDIN_FILENO) == 1;
-  termios old{};
-  if (tty) {
-    std::fprintf(stderr, "%s: ", prompt);
-    if (::tcgetattr(STDIN_FILENO, &old) == 0) {
-      termios quiet = old;
-      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-      ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-    }
-  }
-  std::string line;
-  bool got = static_cast<bool>(std::getline(std::cin, line));
-  if (tty) {
-    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-    std::fprintf(stderr, "\n");
-  }
-  if (!got || line.empty()) {
-    return absl::InvalidArgumentError("no password (set TAPVAULT_PASSWORD or give it on stdin)");
-  }
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
-}
 
 absl::StatusOr<std::unique_ptr<UserStore>> OpenUsers(const std::string& dir, bool create) {
   if (::access(dir.c_str(), F_OK) != 0) {

@@ -39,9 +39,13 @@ absl::Status AssignedScreener::Refresh() {
   // After the index: a store that sees the new generation screens with the new warrants.
   // +1 so that opening warrants.db at generation 0 still counts as a change.
   warrant_generation_.store(generation + 1);
+  const bool changed = loaded_.has_value();
   loaded_ = generation;
-  base::Log(base::LogLevel::kInfo, "warrants.loaded",
-            {{"generation", generation}, {"warrants", warrants()->warrants().size()}});
+  // A change while running is news; the first load (every CLI command makes one) is not.
+  if (changed) {
+    base::Log(base::LogLevel::kInfo, "warrants.changed",
+              {{"generation", generation}, {"warrants", warrants()->warrants().size()}});
+  }
   return absl::OkStatus();
 }
 

@@ -122,7 +122,9 @@ absl::StatusOr<std::vector<Listed>> ReadGate::ListComms(const store::CommFilter&
   nlohmann::json ids = nlohmann::json::array();
   for (size_t i = 0; i < rows.size() && i < kListedIdsRecorded; ++i) ids.push_back(rows[i].id);
   detail["ids"] = std::move(ids);
-  if (absl::Status s = options_.audit->Record("read_metadata", "comms", reader, "ok", detail);
+  // A listing by party is a search for a person: auditors ask for those apart.
+  const char* action = filter.party ? "search" : "read_metadata";
+  if (absl::Status s = options_.audit->Record(action, "comms", reader, "ok", detail);
       !s.ok()) {
     return absl::PermissionDeniedError(
         base::StrCat("the listing could not be recorded in the audit log, so it is refused: ",

@@ -26,6 +26,7 @@
 #include "filter/canary.h"
 #include "filter/filter.h"
 #include "gate/store_audit.h"
+#include "nlohmann/json.hpp"
 #include "ingest/integrity_verifier.h"
 #include "ingest/raw_capture_sink.h"
 #include "ingest/record_sink.h"
@@ -324,6 +325,23 @@ int RunServe(const ServeConfig& config) {
     auto al = gate::StoreAudit::Open(config.data_dir, "");
     if (!al.ok()) return fail(al.status());
     audit_log = std::move(*al);
+    // The configuration in force, on record at every start: a change shows as the difference
+    // between two starts. Nothing secret is in it (key files by path only, no PINs).
+    nlohmann::json cfg = {{"hi2", config.hi2},
+                          {"hi3", config.hi3},
+                          {"metrics", config.metrics},
+                          {"tls", !config.tls_cert.empty()},
+                          {"tls_allow", config.tls_allow},
+                          {"integrity", config.integrity},
+                          {"signature_keys", config.signature_keys.size()},
+                          {"privileged_region", config.privileged_region},
+                          {"privileged_max_age_h", config.privileged_max_age_h},
+                          {"privileged_review_after_s", config.privileged_review_after_s},
+                          {"canary", !config.canary.empty()},
+                          {"canary_interval_s", config.canary_interval_s}};
+    auto started = audit_log->Record({.actor = "system", .role = "system", .action = "serve_started",
+                                      .object = "config", .outcome = "ok", .detail = cfg});
+    if (!started.ok()) return fail(started.status());
     store_sink = std::make_unique<ingest::StoreSink>(*cold_store);
     // Keys are in this process's memory now: no core dumps, no ptrace by other users.
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

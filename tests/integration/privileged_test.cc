@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "gtest/gtest.h"
 #include "base/time.h"
@@ -102,6 +103,50 @@ class Privileged : public ::testing::Test {
     data_ = work_ / "data";
     fs::create_directories(work_);
     ASSERT_EQ(RunTapvault({"init", "--data", data_.string()}).exit_code, 0);
+    AddPeople();
+  }
+  // Two administrators (four eyes), an investigator of team-a and one of team-b, prosecutors of
+  // team-a; an API token each (TAPVAULT_TOKEN) for the commands that read and decide.
+  void AddPeople() {
+    ::setenv("TAPVAULT_PASSWORD", "demo password for the test", 1);
+    auto user = [&](std::vector<std::string> args) {
+      args.insert(args.begin(), "user");
+      args.push_back("--data");
+      args.push_back(data_.string());
+      RunResult r = RunTapvault(args);
+      EXPECT_EQ(r.exit_code, 0) << args[1] << ": " << r.err;
+      return r;
+    };
+    user({"bootstrap", "--name", "admin"});
+    user({"add", "--name", "admin-2", "--by", "admin"});
+    user({"second-admin", "--name", "admin-2", "--by", "admin"});
+    auto grant = [&](const std::string& who, const char* kind, const std::string& what) {
+      RunResult r = user({"grant", "--name", who, kind, what, "--by", "admin"});
+      user({"approve", "--request",
+            std::to_string(nlohmann::json::parse(r.out)["request"].get<uint64_t>()), "--by",
+            "admin-2"});
+    };
+    for (auto [who, role, team] : {std::tuple{"j.jansen", "investigator", "team-a"},
+                                   std::tuple{"k.klaassen", "investigator", "team-b"},
+                                   std::tuple{"ovj-de-vries", "prosecutor", "team-a"},
+                                   std::tuple{"ovj-a", "prosecutor", "team-a"},
+                                   std::tuple{"ovj-b", "prosecutor", "team-a"}}) {
+      user({"add", "--name", who, "--by", "admin"});
+      grant(who, "--role", role);
+      grant(who, "--team", team);
+    }
+    for (const char* who : {"admin", "j.jansen", "k.klaassen", "ovj-de-vries", "ovj-a", "ovj-b"}) {
+      RunResult t = user({"token", "create", "--name", who, "--token-name", "test", "--by", "admin"});
+      tokens_[who] = t.out.substr(t.out.find("tvt_"), 47);
+    }
+    ::unsetenv("TAPVAULT_PASSWORD");
+  }
+  // `tapvault ARGS...` as `who` (with that user's API token).
+  RunResult As(const std::string& who, const std::vector<std::string>& args) {
+    ::setenv("TAPVAULT_TOKEN", tokens_.at(who).c_str(), 1);
+    RunResult r = RunTapvault(args);
+    ::unsetenv("TAPVAULT_TOKEN");
+    return r;
   }
   void TearDown() override {
     if (serve_) serve_->Terminate();
@@ -146,9 +191,9 @@ class Privileged : public ::testing::Test {
                                "--hi3", ready_["hi3"], "--ack-every", "5"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
-  // LIID -> the (one) communication of that warrant.
-  std::map<std::string, nlohmann::json> Comms() {
-    RunResult r = RunTapvault({"comms", "list", "--data", data_.string()});
+  // LIID -> the (one) communication of that warrant, as an investigator of team-a sees them.
+  std::map<std::string, nlohmann::json> Comms(const std::string& who = "j.jansen") {
+    RunResult r = As(who, {"comms", "list", "--data", data_.string()});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     std::map<std::string, nlohmann::json> out;
     for (const auto& c : nlohmann::json::parse(r.out)) {
@@ -158,12 +203,13 @@ class Privileged : public ::testing::Test {
     return out;
   }
   std::string Id(const std::string& liid) { return std::to_string(Comms().at(liid)["id"].get<uint64_t>()); }
-  RunResult Read(const std::string& liid) {
-    return RunTapvault({"comms", "read", "--data", data_.string(), "--comm", Id(liid), "--by", "j.jansen"});
+  RunResult Read(const std::string& liid, const std::string& who = "j.jansen") {
+    return As(who, {"comms", "read", "--data", data_.string(), "--comm", Id(liid)});
   }
 
   fs::path work_, data_;
   std::set<std::string> skip_warrants_;
+  std::map<std::string, std::string> tokens_;
   std::unique_ptr<ServeProcess> serve_;
   nlohmann::json ready_;
 };
@@ -188,6 +234,14 @@ TEST_F(Privileged, CallsWithLawyersAreBlockedOnArrivalOnEveryPath) {
     }
   }
   // Content: read only what is decided not privileged.
+  // Who else may read it: nobody outside the warrant's team, never an administrator, never
+  // without logging in.
+  EXPECT_EQ(Read("L-PLAIN", "k.klaassen").exit_code, 1) << "another team";
+  EXPECT_EQ(Read("L-PLAIN", "admin").exit_code, 1) << "administrators never read content";
+  EXPECT_TRUE(Comms("k.klaassen").empty()) << "another team sees none of team-a's calls";
+  RunResult anonymous = RunTapvault({"comms", "read", "--data", data_.string(), "--comm", Id("L-PLAIN")});
+  EXPECT_EQ(anonymous.exit_code, 1);
+  EXPECT_NE(anonymous.err.find("who is acting"), std::string::npos) << anonymous.err;
   RunResult plain = Read("L-PLAIN");
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
   EXPECT_GT(plain.out.size(), 200u);
@@ -204,14 +258,16 @@ TEST_F(Privileged, CallsWithLawyersAreBlockedOnArrivalOnEveryPath) {
   EXPECT_NE(raw.err.find("raw_capture"), std::string::npos) << raw.err;
 
   // A manual flag blocks at once.
-  RunResult flag = RunTapvault({"flag", "--data", data_.string(), "--comm", Id("L-PLAIN"), "--by",
-                                "inspector"});
+  RunResult flag = As("j.jansen", {"flag", "--data", data_.string(), "--comm", Id("L-PLAIN")});
   ASSERT_EQ(flag.exit_code, 0) << flag.err;
   EXPECT_EQ(Read("L-PLAIN").exit_code, 1);
 
   // The prosecutor confirms: destroyed, with the proces-verbaal signed in the log.
-  RunResult confirm = RunTapvault({"decide", "--data", data_.string(), "--comm", Id("L-LAWYER"),
-                                   "--confirm", "--order", "PV-2026-001", "--by", "ovj-de-vries"});
+  RunResult by_investigator = As("j.jansen", {"decide", "--data", data_.string(), "--comm",
+                                               Id("L-LAWYER"), "--confirm", "--order", "PV-2026-001"});
+  EXPECT_EQ(by_investigator.exit_code, 1) << "only a prosecutor confirms";
+  RunResult confirm = As("ovj-de-vries", {"decide", "--data", data_.string(), "--comm",
+                                          Id("L-LAWYER"), "--confirm", "--order", "PV-2026-001"});
   ASSERT_EQ(confirm.exit_code, 0) << confirm.err;
   nlohmann::json decided = nlohmann::json::parse(confirm.out);
   EXPECT_EQ(decided["outcome"], "destroyed");
@@ -222,17 +278,16 @@ TEST_F(Privileged, CallsWithLawyersAreBlockedOnArrivalOnEveryPath) {
 
   // A release needs a reason and a second person.
   const std::string fwd = Id("L-FORWARDED");
-  RunResult noreason = RunTapvault({"decide", "--data", data_.string(), "--comm", fwd, "--release",
-                                    "--order", "R-1", "--by", "ovj-a"});
+  RunResult noreason = As("ovj-a", {"decide", "--data", data_.string(), "--comm", fwd, "--release",
+                                     "--order", "R-1"});
   EXPECT_EQ(noreason.exit_code, 2);
-  RunResult first = RunTapvault({"decide", "--data", data_.string(), "--comm", fwd, "--release",
-                                 "--reason", "the lawyer is a suspect himself", "--order", "R-1",
-                                 "--by", "ovj-a"});
+  RunResult first = As("ovj-a", {"decide", "--data", data_.string(), "--comm", fwd, "--release",
+                                  "--reason", "the lawyer is a suspect himself", "--order", "R-1"});
   ASSERT_EQ(first.exit_code, 0) << first.err;
   EXPECT_EQ(nlohmann::json::parse(first.out)["outcome"], "release_pending_second_person");
   EXPECT_EQ(Read("L-FORWARDED").exit_code, 1);
-  RunResult second = RunTapvault({"decide", "--data", data_.string(), "--comm", fwd, "--release",
-                                  "--reason", "agreed", "--order", "R-1", "--by", "ovj-b"});
+  RunResult second = As("ovj-b", {"decide", "--data", data_.string(), "--comm", fwd, "--release",
+                                   "--reason", "agreed", "--order", "R-1"});
   ASSERT_EQ(second.exit_code, 0) << second.err;
   EXPECT_EQ(Read("L-FORWARDED").exit_code, 0);
 
@@ -302,16 +357,20 @@ TEST_F(Privileged, WithoutAWarrantNothingBecomesReadable) {
   StartServe();
   Feed();
   EXPECT_TRUE(WaitUntil([&] { return Comms()["L-LAWYER"]["state"] == "privileged"; }, 5000));
-  nlohmann::json plain = Comms()["L-PLAIN"];
-  EXPECT_EQ(plain["state"], "quarantined");
-  EXPECT_EQ(plain["state_reason"], "unassigned");
-  EXPECT_EQ(Read("L-PLAIN").exit_code, 1);
+  // Invisible to every user; the operator sees it counted, and the alarm.
+  EXPECT_EQ(Comms().count("L-PLAIN"), 0u);
+  auto unassigned = [&] {
+    RunResult r = RunTapvault({"privileged", "report", "--data", data_.string()});
+    return nlohmann::json::parse(r.out)["now"]["quarantined_by_reason"].value("unassigned", 0);
+  };
+  EXPECT_EQ(unassigned(), 1);
   EXPECT_GE(WaitMetric(ready_["metrics"], "tapvault_alarms_total{kind=\"unassigned\"}", 1, 5000), 1);
 
   // The warrant is entered afterwards (an urgent order put on paper first).
   ASSERT_EQ(Warrant("L-PLAIN").exit_code, 0);
-  EXPECT_TRUE(WaitUntil([&] { return Comms()["L-PLAIN"]["state"] == "available"; }, 5000));
+  EXPECT_TRUE(WaitUntil([&] { return Comms().count("L-PLAIN") && Comms()["L-PLAIN"]["state"] == "available"; }, 5000));
   EXPECT_EQ(Read("L-PLAIN").exit_code, 0);
+  const std::string plain_id = Id("L-PLAIN");
 
   // Ended an hour ago: the call is outside it. The gate refuses at once, the server re-decides.
   const std::string at = tapvault::base::FormatRfc3339({tapvault::base::Now().unix_us - 3600LL * 1000000});
@@ -319,8 +378,8 @@ TEST_F(Privileged, WithoutAWarrantNothingBecomesReadable) {
                                "--at", at, "--reason", "entered for the wrong number", "--by",
                                "admin"});
   ASSERT_EQ(end.exit_code, 0) << end.err;
-  EXPECT_EQ(Read("L-PLAIN").exit_code, 1);
-  EXPECT_TRUE(WaitUntil([&] { return Comms()["L-PLAIN"]["state_reason"] == "unassigned"; }, 5000));
+  EXPECT_EQ(As("j.jansen", {"comms", "read", "--data", data_.string(), "--comm", plain_id}).exit_code, 1);
+  EXPECT_TRUE(WaitUntil([&] { return unassigned() == 1; }, 5000));
 }
 
 // The list can be delivered before the first start: serve then makes its store beside it.
