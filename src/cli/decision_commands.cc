@@ -183,7 +183,7 @@ void AddPrivilegedOversightCommands(CLI::App& app, std::function<int()>& run) {
       "report", "Oversight figures for a period (bar association, auditors): recognised, blocked, "
                 "destroyed, released, time to destruction, queues; counts only");
   struct Flags {
-    std::string data, from, to, release_four_eyes;
+    std::string data, from, to, release_four_eyes, confirm_four_eyes;
   };
   auto f = std::make_shared<Flags>();
   report->add_option("--data", f->data, "Store directory")->required();
@@ -207,28 +207,34 @@ void AddPrivilegedOversightCommands(CLI::App& app, std::function<int()>& run) {
     };
   });
   auto* policy = privileged->add_subcommand(
-      "policy", "Show or set the decision policy: whether releasing a privileged communication "
-                "needs a second person (default on)");
+      "policy", "Show or set the decision policy: whether releasing a privileged communication, "
+                "and confirming its destruction, need a second person (both default on)");
   policy->add_option("--data", f->data, "Store directory")->required();
   policy->add_option("--release-four-eyes", f->release_four_eyes, "on or off")
       ->check(CLI::IsMember({"on", "off"}));
+  policy->add_option("--confirm-four-eyes", f->confirm_four_eyes, "on or off")
+      ->check(CLI::IsMember({"on", "off"}));
   policy->callback([&run, f] {
     run = [f] {
-      const bool set = !f->release_four_eyes.empty();
+      const bool set = !f->release_four_eyes.empty() || !f->confirm_four_eyes.empty();
       auto catalog = store::SqliteCatalog::Open(store::CatalogPath(f->data), false, !set);
       if (!catalog.ok()) return Fail("privileged policy", catalog.status(), 2);
-      if (set) {
+      for (auto [key, value] : {std::pair{"release_four_eyes", &f->release_four_eyes},
+                                std::pair{"confirm_four_eyes", &f->confirm_four_eyes}}) {
+        if (value->empty()) continue;
         absl::Status s = RunAudited(
             f->data,
-            {.actor = DefaultActor(), .action = "config_change", .object = "policy:release_four_eyes",
-             .detail = {{"release_four_eyes", f->release_four_eyes}}},
-            [&](nlohmann::json&) { return (*catalog)->SetMeta("release_four_eyes", f->release_four_eyes); });
+            {.actor = DefaultActor(), .action = "config_change",
+             .object = base::StrCat("policy:", key), .detail = {{key, *value}}},
+            [&](nlohmann::json&) { return (*catalog)->SetMeta(key, *value); });
         if (!s.ok()) return Fail("privileged policy", s);
       }
-      auto v = (*catalog)->GetMeta("release_four_eyes");
-      if (!v.ok()) return Fail("privileged policy", v.status());
       nlohmann::json out;
-      out["release_four_eyes"] = v->value_or("on") != "off";
+      for (const char* key : {"release_four_eyes", "confirm_four_eyes"}) {
+        auto v = (*catalog)->GetMeta(key);
+        if (!v.ok()) return Fail("privileged policy", v.status());
+        out[key] = v->value_or("on") != "off";
+      }
       std::cout << out.dump() << "\n";
       return 0;
     };

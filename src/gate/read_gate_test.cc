@@ -124,8 +124,11 @@ Fixture MakeStore(const std::string& name) {
   for (const auto& c : *comms) fx.ids[specs[*c.cin - 1].name] = c.id;
   using Act = store::DecisionOrder::Act;
   EXPECT_TRUE((*st)->Decide({.act = Act::kFlag, .comm_id = fx.ids["flagged"], .by = "inspector"}).ok());
-  EXPECT_TRUE((*st)->Decide({.act = Act::kConfirm, .comm_id = fx.ids["destroyed"], .order_ref = "PV-1",
-                             .by = "ovj"}).ok());
+  for (const char* who : {"ovj", "ovj-2"}) {   // four eyes
+    EXPECT_TRUE((*st)->Decide({.act = Act::kConfirm, .comm_id = fx.ids["destroyed"],
+                               .order_ref = "PV-1", .by = who})
+                    .ok());
+  }
   for (const char* who : {"ovj-a", "ovj-b"}) {
     EXPECT_TRUE((*st)->Decide({.act = Act::kRelease, .comm_id = fx.ids["released"],
                                .order_ref = "R-1", .reason = "the lawyer is a suspect", .by = who})

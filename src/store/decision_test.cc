@@ -262,6 +262,15 @@ TEST_F(DecisionTest, ConfirmDestroysWithASignedProcesVerbaal) {
   Append(2, 3, &kPlain);
   ASSERT_TRUE(store_->Flush().ok());
   const uint64_t id = CommOf(dir_, 1).id;
+  // Four eyes: the first confirmation waits, the same person again is refused, a second destroys.
+  auto first = store_->Decide({.act = DecisionOrder::Act::kConfirm, .comm_id = id,
+                               .order_ref = "PV-2026-17", .by = "ovj-eerste"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->outcome, "destruction_pending_second_person");
+  EXPECT_EQ(CommOf(dir_, 1).state, CommState::kPrivileged);
+  auto same = store_->Decide({.act = DecisionOrder::Act::kConfirm, .comm_id = id,
+                              .order_ref = "PV-2026-17", .by = "ovj-eerste"});
+  EXPECT_EQ(same.status().code(), absl::StatusCode::kFailedPrecondition);
   auto r = store_->Decide({.act = DecisionOrder::Act::kConfirm, .comm_id = id,
                            .order_ref = "PV-2026-17", .by = "officier-van-justitie"});
   ASSERT_TRUE(r.ok()) << r.status();
@@ -283,6 +292,7 @@ TEST_F(DecisionTest, ConfirmDestroysWithASignedProcesVerbaal) {
   EXPECT_EQ(pv["liid"], "LIID-P");
   EXPECT_EQ(pv["order"], "PV-2026-17");
   EXPECT_EQ(pv["confirmed_by"], "officier-van-justitie");
+  EXPECT_EQ(pv["first_confirmed_by"], "ovj-eerste");
   EXPECT_EQ(pv["list_version"], screener_.Generation());
   EXPECT_EQ(pv["recognised"]["how"], "list_match");
   EXPECT_EQ(pv["recognised"]["party_role"], "forwarded-to");

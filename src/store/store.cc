@@ -62,6 +62,7 @@ constexpr char kMetaAuditKey[] = "audit_signing_key_id";
 constexpr char kMetaRunId[] = "run_id";
 constexpr char kMetaIdentitySalt[] = "identity_salt";
 constexpr char kMetaReleaseFourEyes[] = "release_four_eyes";   // "off" = one person may release
+constexpr char kMetaConfirmFourEyes[] = "confirm_four_eyes";   // "off" = one person may confirm
 constexpr char kMetaTilesDurable[] = "tiles_durable";   // JSON {size, edge(hex)}
 constexpr uint64_t kBundleWidth = 256;
 
@@ -1891,10 +1892,50 @@ absl::StatusOr<DecisionResult> Store::Impl::Decide(const DecisionOrder& o) {
     return result;
   }
 
-  // Confirm: the proces-verbaal (official record of destruction) is signed with the destruction.
+  // Confirm. Four eyes by default: the first prosecutor's confirmation is recorded and waits;
+  // a second, different one destroys.
+  {
+    absl::StatusOr<std::optional<std::string>> policy;
+    {
+      absl::MutexLock l(&mu_);
+      policy = lookup_->GetMeta(kMetaConfirmFourEyes);
+    }
+    if (!policy.ok()) return policy.status();
+    const bool four_eyes = !(policy->has_value() && **policy == "off");
+    std::set<std::string> confirmed_by;
+    for (const DecisionRow& h : *history) {
+      if (h.reason == "confirm_requested") {
+        confirmed_by.insert(h.by);
+      } else if (h.reason != "release_requested") {
+        confirmed_by.clear();
+      }
+    }
+    const auto other = std::find_if(confirmed_by.begin(), confirmed_by.end(),
+                                    [&](const std::string& who) { return who != o.by; });
+    if (four_eyes && other == confirmed_by.end()) {
+      if (confirmed_by.count(o.by)) {
+        return absl::FailedPreconditionError(base::StrCat(
+            "decide: ", o.by, " already confirmed communication ", o.comm_id,
+            "; a second, different person must confirm its destruction"));
+      }
+      d.state = CommState::kPrivileged;
+      d.reason = "confirm_requested";
+      d.list_version = comm.list_version;
+      d.from = {CommState::kPrivileged};
+      detail["order"] = o.order_ref;
+      d.detail = detail.dump();
+      RETURN_IF_ERROR(CommitDecisions({d}));
+      result.outcome = "destruction_pending_second_person";
+      result.state = CommState::kPrivileged;
+      return result;
+    }
+    if (four_eyes) detail["first_person"] = *other;
+  }
+  // The proces-verbaal (official record of destruction) is signed with the destruction.
   const DecisionRow* recognised = nullptr;
   for (const DecisionRow& h : *history) {
-    if (h.state == CommState::kPrivileged && h.reason != "release_requested") {
+    if (h.state == CommState::kPrivileged && h.reason != "release_requested" &&
+        h.reason != "confirm_requested") {
       if (recognised == nullptr) recognised = &h;
     }
   }
@@ -1919,6 +1960,7 @@ absl::StatusOr<DecisionResult> Store::Impl::Decide(const DecisionOrder& o) {
   pv["list_version"] = comm.list_version;
   pv["method"] = "crypto-shredding (data keys erased, warrant key and master key rotated)";
   pv["confirmed_by"] = o.by;
+  if (detail.contains("first_person")) pv["first_confirmed_by"] = detail["first_person"];
   pv["at"] = base::FormatRfc3339({now});
   if (!o.reason.empty()) pv["remarks"] = o.reason;
   DestroyOrder order;

@@ -160,7 +160,10 @@ std::string DestroyResultJson(const DestroyResult& r);
 //            is a suspect himself); with the four-eyes policy (catalog meta
 //            "release_four_eyes", on unless set to "off") a second, different person must
 //            release it too before it becomes readable.
-//   confirm: a prosecutor confirms it privileged: crypto-shredding plus a signed proces-verbaal.
+//   confirm: a prosecutor confirms it privileged: crypto-shredding plus a signed proces-verbaal;
+//            with the four-eyes policy ("confirm_four_eyes", on unless "off") the first
+//            confirmation waits ("destruction_pending_second_person") for a second, different
+//            person, whose confirmation destroys it (the proces-verbaal names both).
 struct DecisionOrder {
   enum class Act : uint8_t { kFlag, kRelease, kConfirm } act = Act::kFlag;
   uint64_t comm_id = 0;

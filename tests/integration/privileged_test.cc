@@ -266,6 +266,10 @@ TEST_F(Privileged, CallsWithLawyersAreBlockedOnArrivalOnEveryPath) {
   RunResult by_investigator = As("j.jansen", {"decide", "--data", data_.string(), "--comm",
                                                Id("L-LAWYER"), "--confirm", "--order", "PV-2026-001"});
   EXPECT_EQ(by_investigator.exit_code, 1) << "only a prosecutor confirms";
+  RunResult first_confirm = As("ovj-a", {"decide", "--data", data_.string(), "--comm",
+                                         Id("L-LAWYER"), "--confirm", "--order", "PV-2026-001"});
+  ASSERT_EQ(first_confirm.exit_code, 0) << first_confirm.err;
+  EXPECT_EQ(nlohmann::json::parse(first_confirm.out)["outcome"], "destruction_pending_second_person");
   RunResult confirm = As("ovj-de-vries", {"decide", "--data", data_.string(), "--comm",
                                           Id("L-LAWYER"), "--confirm", "--order", "PV-2026-001"});
   ASSERT_EQ(confirm.exit_code, 0) << confirm.err;
@@ -274,6 +278,7 @@ TEST_F(Privileged, CallsWithLawyersAreBlockedOnArrivalOnEveryPath) {
   EXPECT_EQ(decided["proces_verbaal"]["liid"], "L-LAWYER");
   EXPECT_EQ(decided["proces_verbaal"]["order"], "PV-2026-001");
   EXPECT_EQ(decided["proces_verbaal"]["confirmed_by"], "ovj-de-vries");
+  EXPECT_EQ(decided["proces_verbaal"]["first_confirmed_by"], "ovj-a");
   EXPECT_EQ(Comms()["L-LAWYER"]["state"], "destroyed");
 
   // A release needs a reason and a second person.
