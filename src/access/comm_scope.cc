@@ -3,20 +3,37 @@
 namespace tapvault::access {
 
 CommAccess CommScope(const warrant::WarrantIndex& warrants, const Principal& principal,
-                     std::string_view liid, int64_t comm_time_us, int64_t now_us,
+                     Action action, std::string_view liid, int64_t comm_time_us, int64_t now_us,
                      int default_retention_days) {
-  // A prosecutor keeps access after the warrant ends, until its retention is over (the case
-  // goes to court); everyone else only while it runs.
-  const warrant::Role window = principal.Has(Role::kProsecutor) ? warrant::Role::kProsecutor
-                                                                : warrant::Role::kInvestigator;
-  warrant::AccessVerdict v =
-      warrant::CheckAccess(warrants, liid, comm_time_us, now_us, window, default_retention_days);
   CommAccess out;
   out.scope.now_us = now_us;
-  out.scope.warrant_ok = v.allowed;
-  if (!v.team.empty()) out.scope.team = v.team;
-  out.warrant_id = v.warrant_id;
-  out.reason = v.reason;
+  out.scope.warrant_ok = false;
+  struct Window {
+    Role role;
+    warrant::Role window;
+  };
+  for (const Window& w : {Window{Role::kInvestigator, warrant::Role::kInvestigator},
+                          Window{Role::kProsecutor, warrant::Role::kProsecutor}}) {
+    if (!principal.Has(w.role) || !RoleMay(w.role, action)) continue;
+    const warrant::AccessVerdict v = warrant::CheckAccess(warrants, liid, comm_time_us, now_us,
+                                                          w.window, default_retention_days);
+    out.warrant_id = v.warrant_id;
+    out.reason = v.reason;
+    if (!v.team.empty()) out.scope.team = v.team;
+    out.scope.warrant_ok = v.allowed;
+    if (v.allowed && principal.InTeam(v.team)) {
+      out.role = std::string(RoleName(w.role));
+      return out;
+    }
+  }
+  if (out.warrant_id.empty()) {
+    // No role of theirs may do it: still say which warrant covers it, for the refusal.
+    const warrant::AccessVerdict v = warrant::CheckAccess(
+        warrants, liid, comm_time_us, now_us, warrant::Role::kInvestigator, default_retention_days);
+    out.warrant_id = v.warrant_id;
+    if (!v.team.empty()) out.scope.team = v.team;
+    out.reason = v.reason;
+  }
   return out;
 }
 

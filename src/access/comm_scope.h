@@ -3,8 +3,13 @@
 // validity at the communication's time, and at the time of access — investigators while the
 // warrant runs, prosecutors until its retention ends) with the person's roles, for Authorize.
 //
-//   access::Scope scope = access::CommScope(*warrants, principal, comm.liid, comm.start_us, now, 180);
-//   RETURN_IF_ERROR(access::Authorize(principal, access::Action::kReadContent, scope));
+//   access::CommAccess ca = access::CommScope(*warrants, principal, access::Action::kReadContent,
+//                                             comm.liid, comm.start_us, now, 180);
+//   RETURN_IF_ERROR(access::Authorize(principal, access::Action::kReadContent, ca.scope));
+//
+// Each of the person's roles that may do the action is tried with its own window (an
+// investigator's while the warrant runs, a prosecutor's until its retention ends); the first that
+// lets them in, in a team of theirs, is the one they act in.
 //
 // No warrant at the communication's time: scope.team is empty and warrant_ok false (Authorize
 // then refuses every team-scoped action: unassigned records are invisible to users).
@@ -25,10 +30,11 @@ struct CommAccess {
   Scope scope;
   std::string warrant_id;   // "" when no warrant covers the communication
   std::string reason;       // why warrant_ok is false (warrant::CheckAccess's reason)
+  std::string role;         // the role the person acts in when let in ("" otherwise)
 };
 
 CommAccess CommScope(const warrant::WarrantIndex& warrants, const Principal& principal,
-                     std::string_view liid, int64_t comm_time_us, int64_t now_us,
+                     Action action, std::string_view liid, int64_t comm_time_us, int64_t now_us,
                      int default_retention_days);
 
 // The role a principal acts in for `action`: the first of its roles that may do it ("" if none).

@@ -34,7 +34,9 @@ TEST(CommScopeTest, TeamAndValidityAtBothTimes) {
   const Principal admin = Person(Role::kAdministrator, {"team-a"});
   auto may = [&](const Principal& p, int64_t now, std::string_view liid = "NL-1",
                  int64_t at = kFrom + kDay) {
-    return Authorize(p, Action::kReadContent, CommScope(idx, p, liid, at, now, 180).scope).ok();
+    return Authorize(p, Action::kReadContent,
+                     CommScope(idx, p, Action::kReadContent, liid, at, now, 180).scope)
+        .ok();
   };
   EXPECT_TRUE(may(inv_a, comm + kDay));
   EXPECT_FALSE(may(inv_b, comm + kDay)) << "another team";
@@ -44,9 +46,11 @@ TEST(CommScopeTest, TeamAndValidityAtBothTimes) {
   EXPECT_FALSE(may(ovj_a, kFrom + 41 * kDay)) << "retention over";
   EXPECT_FALSE(may(inv_a, comm, "NL-1", kFrom - 1)) << "before the warrant: unassigned";
   EXPECT_FALSE(may(inv_a, comm, "NL-2")) << "no warrant for the LIID";
-  CommAccess none = CommScope(idx, inv_a, "NL-2", comm, comm, 180);
+  CommAccess none = CommScope(idx, inv_a, Action::kReadContent, "NL-2", comm, comm, 180);
   EXPECT_FALSE(none.scope.team.has_value());
   EXPECT_EQ(none.warrant_id, "");
+  EXPECT_EQ(CommScope(idx, ovj_a, Action::kReadContent, "NL-1", kFrom + kDay, kFrom + 11 * kDay, 180).role,
+            "prosecutor");
   EXPECT_EQ(ActingRole(ovj_a, Action::kConfirmDestruction), "prosecutor");
   EXPECT_EQ(ActingRole(inv_a, Action::kConfirmDestruction), "");
 }

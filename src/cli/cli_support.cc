@@ -137,7 +137,7 @@ absl::StatusOr<access::Principal> CliLogin(const std::string& dir, const LoginFl
 
 absl::StatusOr<access::CommAccess> CommAccessFor(const std::string& dir,
                                                  const access::Principal& principal,
-                                                 uint64_t comm_id) {
+                                                 access::Action action, uint64_t comm_id) {
   ASSIGN_OR_RETURN(auto catalog, store::SqliteCatalog::Open(store::CatalogPath(dir),
                                                             /*create=*/false, /*read_only=*/true));
   store::CommFilter f;
@@ -145,8 +145,8 @@ absl::StatusOr<access::CommAccess> CommAccessFor(const std::string& dir,
   ASSIGN_OR_RETURN(auto rows, catalog->ListComms(f));
   if (rows.empty()) return absl::NotFoundError(base::StrCat("no communication ", comm_id));
   ASSIGN_OR_RETURN(auto warrants, LoadWarrants(dir));
-  return access::CommScope(*warrants, principal, rows.front().liid, rows.front().start_us,
-                           base::Now().unix_us, kDefaultRetentionDays);
+  return access::CommScope(*warrants, principal, action, rows.front().liid,
+                           rows.front().start_us, base::Now().unix_us, kDefaultRetentionDays);
 }
 
 absl::StatusOr<std::shared_ptr<const warrant::WarrantIndex>> LoadWarrants(const std::string& dir) {
@@ -159,7 +159,7 @@ absl::StatusOr<std::shared_ptr<const warrant::WarrantIndex>> LoadWarrants(const 
 
 absl::Status AuthorizeOnComm(const std::string& dir, const access::Principal& principal,
                              access::Action action, uint64_t comm_id, gate::StoreAudit& audit) {
-  ASSIGN_OR_RETURN(access::CommAccess ca, CommAccessFor(dir, principal, comm_id));
+  ASSIGN_OR_RETURN(access::CommAccess ca, CommAccessFor(dir, principal, action, comm_id));
   absl::Status may = access::Authorize(principal, action, ca.scope);
   if (may.ok()) return may;
   nlohmann::json detail = {{"reason", base::View(may.message())},

@@ -76,7 +76,7 @@ absl::StatusOr<std::shared_ptr<const warrant::WarrantIndex>> LoadWarrants(const 
 // whether it lets this person in now). NotFound for an unknown id.
 absl::StatusOr<access::CommAccess> CommAccessFor(const std::string& dir,
                                                  const access::Principal& principal,
-                                                 uint64_t comm_id);
+                                                 access::Action action, uint64_t comm_id);
 // Authorize `action` on the communication; a refusal is recorded in the audit log (action
 // "refused") and returned as PermissionDenied.
 absl::Status AuthorizeOnComm(const std::string& dir, const access::Principal& principal,

@@ -135,7 +135,7 @@ void AddCommsCommand(CLI::App& app, std::function<int()>& run) {
       nlohmann::ordered_json out = nlohmann::ordered_json::array();
       for (const gate::Listed& listed : *comms) {
         // Only what this person's warrants and teams cover; unassigned records never.
-        access::CommAccess ca = access::CommScope(**warrants, *who, listed.comm.liid,
+        access::CommAccess ca = access::CommScope(**warrants, *who, action, listed.comm.liid,
                                                   listed.comm.start_us, now, kDefaultRetentionDays);
         if (!access::Authorize(*who, action, ca.scope).ok()) continue;
         const store::CommRow& c = listed.comm;

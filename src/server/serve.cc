@@ -22,6 +22,8 @@
 #include "base/strings.h"
 #include "base/time.h"
 #include "ingest/ingest_metrics.h"
+#include "access/user_store.h"
+#include "api/api_server.h"
 #include "filter/assignment.h"
 #include "filter/canary.h"
 #include "filter/filter.h"
@@ -77,7 +79,7 @@ absl::Status CheckKeys(const toml::table& t, std::string_view section,
 absl::Status FromTable(const toml::table& root, ServeConfig& c) {
   RETURN_IF_ERROR(CheckKeys(root, "", {"data", "hi2", "hi3", "raw_capture", "metrics", "threads",
                                        "idle_timeout_s", "max_connections", "tls", "ingest",
-                                       "integrity", "privileged"}));
+                                       "integrity", "privileged", "api"}));
   RETURN_IF_ERROR(Get(root, "data", "data", c.data_dir));
   RETURN_IF_ERROR(Get(root, "hi2", "hi2", c.hi2));
   RETURN_IF_ERROR(Get(root, "hi3", "hi3", c.hi3));
@@ -121,6 +123,19 @@ absl::Status FromTable(const toml::table& root, ServeConfig& c) {
     RETURN_IF_ERROR(Get(*t, "review_after_s", "privileged.review_after_s", c.privileged_review_after_s));
     RETURN_IF_ERROR(Get(*t, "canary", "privileged.canary", c.canary));
     RETURN_IF_ERROR(Get(*t, "canary_interval_s", "privileged.canary_interval_s", c.canary_interval_s));
+  }
+  if (const toml::node* n = root.get("api")) {
+    const toml::table* t = n->as_table();
+    if (t == nullptr) return Bad("api", "must be a table");
+    RETURN_IF_ERROR(CheckKeys(*t, "api", {"listen", "cert", "key", "client_ca", "threads",
+                                          "default_retention_days"}));
+    RETURN_IF_ERROR(Get(*t, "listen", "api.listen", c.api_listen));
+    RETURN_IF_ERROR(Get(*t, "cert", "api.cert", c.api_cert));
+    RETURN_IF_ERROR(Get(*t, "key", "api.key", c.api_key));
+    RETURN_IF_ERROR(Get(*t, "client_ca", "api.client_ca", c.api_client_ca));
+    RETURN_IF_ERROR(Get(*t, "threads", "api.threads", c.api_threads));
+    RETURN_IF_ERROR(Get(*t, "default_retention_days", "api.default_retention_days",
+                        c.default_retention_days));
   }
   if (const toml::node* n = root.get("integrity")) {
     const toml::table* t = n->as_table();
@@ -258,6 +273,13 @@ absl::Status Validate(const ServeConfig& c) {
     return Bad("raw_capture", "cannot be combined with a store (data): it would keep privileged "
                               "content in clear, outside the read gate");
   }
+  if (!c.api_listen.empty() && c.api_listen != "off") {
+    RETURN_IF_ERROR(ParseHostPort(c.api_listen).status());
+    if (c.data_dir.empty()) return Bad("api.listen", "the API needs a store (data)");
+    if (c.api_cert.empty() || c.api_key.empty()) return Bad("api", "cert and key are required");
+    if (c.api_threads < 1 || c.api_threads > 256) return Bad("api.threads", "must be within 1..256");
+  }
+  if (c.default_retention_days < 0) return Bad("api.default_retention_days", "must be >= 0");
   if (c.privileged_max_age_h < 1) return Bad("privileged.max_age_h", "must be >= 1");
   if (c.privileged_review_after_s < 1) return Bad("privileged.review_after_s", "must be >= 1");
   if (c.canary_interval_s < 1) return Bad("privileged.canary_interval_s", "must be >= 1");
@@ -442,6 +464,34 @@ int RunServe(const ServeConfig& config) {
     exporter = std::move(*e);
     ready += base::StrCat(", \"metrics\": \"", FormatAddr(hp.host, exporter->port()), "\"");
   }
+  // The HTTPS API: people log in, and read through the same gate with their warrants and teams.
+  std::unique_ptr<access::UserStore> users;
+  std::unique_ptr<api::ApiServer> api_server;
+  if (cold_store && !config.api_listen.empty() && config.api_listen != "off") {
+    auto us = access::UserStore::Open(config.data_dir, /*create=*/true);
+    if (!us.ok()) return fail(us.status());
+    users = std::move(*us);
+    api::ApiOptions ao;
+    ao.listen = config.api_listen;
+    ao.cert_file = config.api_cert;
+    ao.key_file = config.api_key;
+    ao.client_ca_file = config.api_client_ca;
+    ao.data_dir = config.data_dir;
+    ao.users = users.get();
+    filter::AssignedScreener* warrants = assignment.get();
+    ao.warrants = [warrants] { return warrants->warrants(); };
+    ao.screener = assignment.get();
+    ao.audit = audit_log.get();
+    ao.metrics = &registry;
+    ao.store = cold_store.get();
+    ao.default_retention_days = static_cast<int>(config.default_retention_days);
+    ao.threads = static_cast<size_t>(config.api_threads);
+    auto a = api::ApiServer::Start(ao);
+    if (!a.ok()) return fail(a.status());
+    api_server = std::move(*a);
+    HostPort hp = *ParseHostPort(config.api_listen);
+    ready += base::StrCat(", \"api\": \"", FormatAddr(hp.host, api_server->port()), "\"");
+  }
   ready += "}";
   // The filter's own thread: a new list version is in force within a second (polled every
   // 200 ms; retroactive decisions follow from the store's control thread), staleness is watched,
@@ -492,6 +542,7 @@ int RunServe(const ServeConfig& config) {
   }
   base::Log(base::LogLevel::kInfo, "serve.draining", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   // Drain: stop accepting, close connections (sessions flush to the sinks), flush the sinks.
+  if (api_server) api_server->Stop();
   (*server)->Shutdown();
   if (verifier) verifier->ExpireAll();
   absl::Status flushed = sink.Flush();

@@ -48,6 +48,13 @@ struct ServeConfig {
   int64_t privileged_review_after_s = 60;   // no readable party this long: to review
   std::string canary;                       // a test number on the list ("" = no canary)
   int64_t canary_interval_s = 3600;
+  // The HTTPS JSON API ([api]; only with a store). "" or "off" = no API.
+  std::string api_listen = "off";
+  std::string api_cert, api_key;
+  std::string api_client_ca;                // "" = no client certificates
+  int64_t api_threads = 8;
+  // Prosecutors keep access this long after a warrant ends when it names no retention itself.
+  int64_t default_retention_days = 180;
 };
 
 // Reads a TOML file into `config` (keys absent from the file keep their value).
