@@ -35,6 +35,7 @@
 #include "media/wav.h"
 #include "privileged/list_store.h"
 #include "proto/li_ps/decode.h"
+#include "warrant/warrant_json.h"
 #include "warrant/warrant_store.h"
 
 namespace tapvault::api {
@@ -304,7 +305,6 @@ class ApiServer::Impl {
   void Fail(Ctx& ctx, const absl::Status& s) { SetError(ctx.res, StatusToHttp(s), s.message()); }
 
   ojson CommJson(const gate::Listed& l, const Visibility& v) const;
-  ojson WarrantJson(const warrant::Warrant& w) const;
   bool MayManageWarrants(const Principal& p) const {
     return access::Authorize(p, Action::kWarrantManage, {.now_us = Now()}).ok();
   }
@@ -836,31 +836,6 @@ void ApiServer::Impl::Logout(Ctx& ctx) {
 
 // ---- warrants ----------------------------------------------------------------------------------
 
-ojson ApiServer::Impl::WarrantJson(const warrant::Warrant& w) const {
-  const warrant::WarrantSpec& s = w.spec;
-  ojson j;
-  j["id"] = s.id;
-  j["version"] = w.version;
-  j["change"] = w.change;
-  j["liid"] = s.liid;
-  j["targets"] = s.targets;
-  j["valid_from"] = Time(s.valid_from_us);
-  j["valid_to"] = Time(s.valid_to_us);
-  j["team"] = s.team;
-  j["legal_basis"] = s.legal_basis;
-  j["prosecutor"] = s.prosecutor;
-  j["prosecutor_reference"] = s.prosecutor_reference;
-  j["authority"] = s.authority;
-  j["authority_reference"] = s.authority_reference;
-  j["issued"] = Time(s.issued_us);
-  j["retention_days"] = s.retention_days;
-  j["source"] = s.source;
-  if (s.generation != 0) j["generation"] = s.generation;
-  j["reason"] = w.reason;
-  j["by"] = w.by;
-  j["at"] = Time(w.at_us);
-  return j;
-}
 
 void ApiServer::Impl::ListWarrants(Ctx& ctx) {
   warrant::ListFilter f;
@@ -886,7 +861,7 @@ void ApiServer::Impl::ListWarrants(Ctx& ctx) {
   if (!list.ok()) return Fail(ctx, list.status());
   ojson items = ojson::array();
   for (const warrant::Warrant& w : *list) {
-    if (manager || SeesWarrant(p, w.spec)) items.push_back(WarrantJson(w));
+    if (manager || SeesWarrant(p, w.spec)) items.push_back(warrant::WarrantJson(w));
   }
   SetJson(ctx.res, {{"items", std::move(items)}});
 }
@@ -917,7 +892,7 @@ void ApiServer::Impl::GetWarrant(Ctx& ctx) {
   }
   if (!Audit(ctx, perm, object, true, "")) return;
   ojson out = ojson::array();
-  for (const warrant::Warrant& w : *versions) out.push_back(WarrantJson(w));
+  for (const warrant::Warrant& w : *versions) out.push_back(warrant::WarrantJson(w));
   SetJson(ctx.res, {{"id", id}, {"versions", std::move(out)}});
 }
 
@@ -985,7 +960,7 @@ void ApiServer::Impl::AddWarrant(Ctx& ctx) {
   if (!Admit(ctx, Action::kWarrantManage, base::StrCat("warrant:", s.id))) return;
   auto w = warrants_->Add(s, ctx.principal->name, Now());
   if (!w.ok()) return Fail(ctx, w.status());
-  SetJson(ctx.res, WarrantJson(*w), 201);
+  SetJson(ctx.res, warrant::WarrantJson(*w), 201);
 }
 
 void ApiServer::Impl::ExtendWarrant(Ctx& ctx) {
@@ -1001,7 +976,7 @@ void ApiServer::Impl::ExtendWarrant(Ctx& ctx) {
   if (!Admit(ctx, Action::kWarrantManage, base::StrCat("warrant:", id))) return;
   auto w = warrants_->Extend(id, *to_us, *ref, ctx.principal->name, Now());
   if (!w.ok()) return Fail(ctx, w.status());
-  SetJson(ctx.res, WarrantJson(*w));
+  SetJson(ctx.res, warrant::WarrantJson(*w));
 }
 
 void ApiServer::Impl::EndWarrant(Ctx& ctx) {
@@ -1021,7 +996,7 @@ void ApiServer::Impl::EndWarrant(Ctx& ctx) {
   if (!Admit(ctx, Action::kWarrantManage, base::StrCat("warrant:", id))) return;
   auto w = warrants_->End(id, end_us, *reason, ctx.principal->name, Now());
   if (!w.ok()) return Fail(ctx, w.status());
-  SetJson(ctx.res, WarrantJson(*w));
+  SetJson(ctx.res, warrant::WarrantJson(*w));
 }
 
 // ---- communications ---------------------------------------------------------------------------

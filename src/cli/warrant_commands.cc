@@ -21,12 +21,14 @@
 #include "cli/cli_support.h"
 #include "cli/commands.h"
 #include "nlohmann/json.hpp"
+#include "warrant/warrant_json.h"
 #include "warrant/warrant_store.h"
 
 namespace tapvault::cli {
 namespace {
 
 using warrant::Warrant;
+using warrant::WarrantJson;
 using warrant::WarrantStore;
 
 bool IsDirectory(const std::string& path) {
@@ -86,36 +88,7 @@ std::string GeneratedId(int64_t now_us) {
   return base::StrCat("W-", day, "-", hex);
 }
 
-nlohmann::ordered_json Time(int64_t us) {
-  return us == 0 ? nlohmann::ordered_json(nullptr)
-                 : nlohmann::ordered_json(base::FormatRfc3339({us}));
-}
 
-nlohmann::ordered_json WarrantJson(const Warrant& w) {
-  const warrant::WarrantSpec& s = w.spec;
-  nlohmann::ordered_json j;
-  j["id"] = s.id;
-  j["version"] = w.version;
-  j["change"] = w.change;
-  j["liid"] = s.liid;
-  j["targets"] = s.targets;
-  j["valid_from"] = Time(s.valid_from_us);
-  j["valid_to"] = Time(s.valid_to_us);
-  j["team"] = s.team;
-  j["legal_basis"] = s.legal_basis;
-  j["prosecutor"] = s.prosecutor;
-  j["prosecutor_reference"] = s.prosecutor_reference;
-  j["authority"] = s.authority;
-  j["authority_reference"] = s.authority_reference;
-  j["issued"] = Time(s.issued_us);
-  j["retention_days"] = s.retention_days;
-  j["source"] = s.source;
-  if (s.generation != 0) j["generation"] = s.generation;
-  j["reason"] = w.reason;
-  j["by"] = w.by;
-  j["at"] = Time(w.at_us);
-  return j;
-}
 
 std::string Join(const std::vector<std::string>& v) {
   std::string out;
