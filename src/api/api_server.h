@@ -28,8 +28,7 @@
 //   credentials are not recorded (an anonymous peer could otherwise fill the log), except login
 //   attempts, which always are ("login" ok / "login_failed" refused; never the password).
 // - Decisions: release and confirm go to store::Store::Decide (or SubmitOrRunDecide); the store
-//   enforces four eyes for release. Confirm (destruction) is executed on the first prosecutor's
-//   confirmation, as `tapvault decide` does; a second person for confirm is not enforced here.
+//   enforces four eyes for both (the first person's request waits for a second, different one).
 //
 // Thread-safety: Start/Stop from one thread; requests run on a bounded pool of threads.
 // Errors (Start): InvalidArgument (bad options), Unavailable (cannot listen), and those of
