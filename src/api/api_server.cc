@@ -34,6 +34,7 @@
 #include "media/pcap_writer.h"
 #include "media/wav.h"
 #include "privileged/list_store.h"
+#include "privileged/version_json.h"
 #include "proto/li_ps/decode.h"
 #include "warrant/warrant_json.h"
 #include "warrant/warrant_store.h"
@@ -1212,26 +1213,7 @@ void ApiServer::Impl::PrivilegedVersions(Ctx& ctx) {
   if (list.ok()) {
     auto versions = (*list)->Versions();
     if (!versions.ok()) return Fail(ctx, versions.status());
-    for (const privileged::VersionInfo& v : *versions) {
-      ojson j;
-      j["id"] = v.id;
-      j["sha256"] = v.sha256_hex;
-      j["source"] = v.source;
-      j["imported_by"] = v.imported_by;
-      j["imported"] = Time(v.imported_us);
-      j["entries"] = v.entries;
-      j["added"] = v.added;
-      j["removed"] = v.removed;
-      j["duplicates"] = v.duplicates;
-      j["status"] = v.status;
-      j["confirmed_by"] = v.confirmed_by;
-      j["confirmed"] = Time(v.confirmed_us);
-      j["shrink"] = v.shrink;
-      j["base"] = v.base;
-      j["in_force_from"] = Time(v.in_force_from_us);
-      j["in_force_to"] = Time(v.in_force_to_us);
-      items.push_back(std::move(j));
-    }
+    for (const privileged::VersionInfo& v : *versions) items.push_back(privileged::VersionJson(v));
   } else if (list.status().code() != absl::StatusCode::kNotFound) {
     return Fail(ctx, list.status());
   }

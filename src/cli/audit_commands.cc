@@ -1,6 +1,8 @@
 // `tapvault audit verify|checkpoint|query`: the audit log's commands for auditors and outside
 // witnesses. Flags only; the work is done by audit/. The log of a store DIR is DIR/audit/, its
-// public key DIR/audit/verifier.vkey. None of these commands needs a key or writes to the log.
+// public key DIR/audit/verifier.vkey. verify and checkpoint need no key and write nothing (an
+// outside witness runs them); query is for auditors: it logs them in and records the query in the
+// log (which takes the store's master key) before it shows anything.
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -12,6 +14,7 @@
 #include "audit/audit_log.h"
 #include "audit/verify.h"
 #include "base/time.h"
+#include "cli/cli_support.h"
 #include "cli/commands.h"
 #include "nlohmann/json.hpp"
 #include "tlog/note.h"
@@ -20,12 +23,6 @@ namespace tapvault::cli {
 namespace {
 
 std::string AuditDir(const std::string& data) { return data + "/audit"; }
-
-int Fail(std::string_view cmd, const absl::Status& s, int code) {
-  std::fprintf(stderr, "tapvault audit %.*s: %.*s\n", static_cast<int>(cmd.size()), cmd.data(),
-               static_cast<int>(s.message().size()), s.message().data());
-  return code;
-}
 
 absl::StatusOr<std::string> ReadText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -105,17 +102,17 @@ void AddVerify(CLI::App& audit, std::function<int()>& run) {
       std::string key = f->key;
       if (key.empty() || key[0] == '@') {
         auto text = ReadText(key.empty() ? dir + "/verifier.vkey" : key.substr(1));
-        if (!text.ok()) return Fail("verify", text.status(), 2);
+        if (!text.ok()) return Fail("audit verify", text.status(), 2);
         key = Trim(*text);
       }
       std::optional<std::string> trusted;
       if (!f->checkpoint.empty()) {
         auto text = ReadText(f->checkpoint);
-        if (!text.ok()) return Fail("verify", text.status(), 2);
+        if (!text.ok()) return Fail("audit verify", text.status(), 2);
         trusted = std::move(*text);
       }
       auto report = audit::VerifyLog(dir, key, trusted);
-      if (!report.ok()) return Fail("verify", report.status(), 2);
+      if (!report.ok()) return Fail("audit verify", report.status(), 2);
       const audit::VerifyReport& r = *report;
       if (f->json) {
         std::printf("%s\n", r.Json().c_str());
@@ -160,12 +157,12 @@ void AddCheckpoint(CLI::App& audit, std::function<int()>& run) {
     run = [f] {
       const std::string dir = AuditDir(f->data);
       auto note = ReadText(dir + "/checkpoint");
-      if (!note.ok()) return Fail("checkpoint", note.status(), 2);
+      if (!note.ok()) return Fail("audit checkpoint", note.status(), 2);
       auto key = ReadText(dir + "/verifier.vkey");
-      if (!key.ok()) return Fail("checkpoint", key.status(), 2);
+      if (!key.ok()) return Fail("audit checkpoint", key.status(), 2);
       // Hand out only what verifies: a witness should not keep a note that proves nothing.
       auto cp = tlog::OpenCheckpoint(*note, Trim(*key));
-      if (!cp.ok()) return Fail("checkpoint", cp.status(), 1);
+      if (!cp.ok()) return Fail("audit checkpoint", cp.status(), 1);
       if (f->out.empty()) {
         std::fwrite(note->data(), 1, note->size(), stdout);
         return 0;
@@ -174,10 +171,10 @@ void AddCheckpoint(CLI::App& audit, std::function<int()>& run) {
       {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         out.write(note->data(), static_cast<std::streamsize>(note->size()));
-        if (!out.flush()) return Fail("checkpoint", absl::UnavailableError("cannot write " + tmp), 2);
+        if (!out.flush()) return Fail("audit checkpoint", absl::UnavailableError("cannot write " + tmp), 2);
       }
       if (std::rename(tmp.c_str(), f->out.c_str()) != 0) {
-        return Fail("checkpoint", absl::UnavailableError("cannot write " + f->out), 2);
+        return Fail("audit checkpoint", absl::UnavailableError("cannot write " + f->out), 2);
       }
       std::fprintf(stderr, "checkpoint of %llu entries (%s) written to %s\n",
                    static_cast<unsigned long long>(cp->size), cp->origin.c_str(), f->out.c_str());
@@ -198,8 +195,10 @@ void AddQuery(CLI::App& audit, std::function<int()>& run) {
     bool outside = false;
     uint64_t after = 0, limit = 0;
     bool has_after = false;
+    LoginFlags login;
   };
   auto f = std::make_shared<Flags>();
+  AddLoginFlags(cmd, f->login);
   cmd->add_option("--data", f->data, "Store directory (the log is DATA/audit)")->required();
   cmd->add_option("--actor", f->actor, "Only this user (exact)");
   cmd->add_option("--action", f->actions,
@@ -242,7 +241,7 @@ void AddQuery(CLI::App& audit, std::function<int()>& run) {
       for (auto [text, field] : {std::pair{&f->from, &q.from_us}, std::pair{&f->to, &q.to_us}}) {
         if (text->empty()) continue;
         auto t = base::ParseRfc3339(*text);
-        if (!t.ok()) return Fail("query", t.status(), 2);
+        if (!t.ok()) return Fail("audit query", t.status(), 2);
         *field = t->unix_us;
       }
       if (f->outside) {
@@ -253,7 +252,7 @@ void AddQuery(CLI::App& audit, std::function<int()>& run) {
         auto end = dash == std::string::npos ? std::nullopt
                                              : ParseClock(f->office_hours.substr(dash + 1));
         if (!start || !end || *start > *end) {
-          return Fail("query", absl::InvalidArgumentError("--office-hours wants HH:MM-HH:MM"), 2);
+          return Fail("audit query", absl::InvalidArgumentError("--office-hours wants HH:MM-HH:MM"), 2);
         }
         h.start_minute = *start;
         h.end_minute = *end;
@@ -269,7 +268,7 @@ void AddQuery(CLI::App& audit, std::function<int()>& run) {
             if (day == kDays[d]) h.work_days[d] = known = true;
           }
           if (!known && !day.empty()) {
-            return Fail("query", absl::InvalidArgumentError("--work-days: unknown day " + day), 2);
+            return Fail("audit query", absl::InvalidArgumentError("--work-days: unknown day " + day), 2);
           }
           pos = comma + 1;
         }
@@ -278,8 +277,25 @@ void AddQuery(CLI::App& audit, std::function<int()>& run) {
       q.contains = f->contains;
       if (f->has_after) q.after_index = f->after;
 
+      // Only auditors query the log, and their queries are in it too (searches of the log are
+      // themselves searches): the record is made before the first entry is shown.
+      auto who = LoginFor(f->data, f->login, access::Action::kAuditRead);
+      if (!who.ok()) return Fail("audit query", who.status());
+      {
+        auto writer = gate::StoreAudit::Open(f->data, "");
+        if (!writer.ok()) return Fail("audit query", writer.status());
+        nlohmann::json filter = {{"actor", f->actor}, {"actions", f->actions}, {"object", f->object},
+                                 {"outcome", f->outcome}, {"from", f->from}, {"to", f->to},
+                                 {"contains", f->contains}, {"outside_office_hours", f->outside},
+                                 {"format", f->format}};
+        absl::Status recorded = (*writer)->Record({.actor = who->name, .action = "audit_query",
+                                                   .object = "audit", .outcome = "ok",
+                                                   .detail = {{"filter", filter}}})
+                                    .status();
+        if (!recorded.ok()) return Fail("audit query", recorded);
+      }
       auto log = audit::AuditLog::Open({.dir = AuditDir(f->data)}, /*create=*/false);
-      if (!log.ok()) return Fail("query", log.status(), 2);
+      if (!log.ok()) return Fail("audit query", log.status(), 2);
       // Pages of bounded size, written out as they come: an export of the whole log never holds
       // it in memory.
       constexpr size_t kPage = 10000;
@@ -293,7 +309,7 @@ void AddQuery(CLI::App& audit, std::function<int()>& run) {
         auto entries = (*log)->Query(page);
         if (!entries.ok()) {
           if (f->format == "json") std::printf("]\n");
-          return Fail("query", entries.status(), 1);
+          return Fail("audit query", entries.status(), 1);
         }
         for (const audit::Entry& e : *entries) {
           if (f->format == "csv") {

@@ -66,8 +66,10 @@ absl::Status RunAudited(const std::string& dir, audit::Event intent,
   return done;
 }
 
-absl::StatusOr<std::string> ReadPassword(const char* prompt) {
-  if (const char* env = std::getenv("TAPVAULT_PASSWORD"); env != nullptr && *env != '\0') {
+namespace {
+
+absl::StatusOr<std::string> PasswordFrom(const char* env_var, const char* prompt) {
+  if (const char* env = std::getenv(env_var); env != nullptr && *env != '\0') {
     return std::string(env);
   }
   bool tty = ::isatty(STDIN_FILENO) == 1;
@@ -87,10 +89,21 @@ absl::StatusOr<std::string> ReadPassword(const char* prompt) {
     std::fprintf(stderr, "\n");
   }
   if (!got || line.empty()) {
-    return absl::InvalidArgumentError("no password (set TAPVAULT_PASSWORD or give it on stdin)");
+    return absl::InvalidArgumentError(
+        base::StrCat("no ", prompt, " (set ", env_var, " or give it on stdin)"));
   }
   if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadPassword(const char* prompt) {
+  return PasswordFrom("TAPVAULT_PASSWORD", prompt);
+}
+
+absl::StatusOr<std::string> ReadNewPassword(const char* prompt) {
+  return PasswordFrom("TAPVAULT_NEW_PASSWORD", prompt);
 }
 
 void AddLoginFlags(CLI::App* cmd, LoginFlags& flags) {
@@ -133,6 +146,23 @@ absl::StatusOr<access::Principal> CliLogin(const std::string& dir, const LoginFl
                                 .detail = detail})
                       .status());
   return p;
+}
+
+absl::StatusOr<access::Principal> LoginFor(const std::string& dir, const LoginFlags& flags,
+                                           std::optional<access::Action> action) {
+  ASSIGN_OR_RETURN(auto audit, gate::StoreAudit::Open(dir, ""));
+  ASSIGN_OR_RETURN(access::Principal p, CliLogin(dir, flags, *audit));
+  if (!action) return p;
+  absl::Status may = access::Authorize(p, *action, {.now_us = base::Now().unix_us});
+  if (may.ok()) return p;
+  RETURN_IF_ERROR(audit->Record({.actor = p.name,
+                                 .action = "refused",
+                                 .object = base::StrCat("action:", access::ActionName(*action)),
+                                 .outcome = "refused",
+                                 .detail = {{"reason", base::View(may.message())},
+                                            {"action", access::ActionName(*action)}}})
+                      .status());
+  return may;
 }
 
 absl::StatusOr<access::CommAccess> CommAccessFor(const std::string& dir,

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,7 +29,8 @@ int Fail(std::string_view cmd, const absl::Status& s, int code = 1);
 // "comm:<id>", the audit log's name of a communication.
 std::string CommObject(uint64_t comm_id);
 
-// Who is acting when --by is not given: the login name (SUDO_USER, USER, LOGNAME), else "operator".
+// The login name of the process (SUDO_USER, USER, LOGNAME), else "operator": named in the audit
+// log only for what no tapvault user does (serve's own start, the first administrator's bootstrap).
 std::string DefaultActor();
 
 // The read gate for a CLI process, with the privileged-party filter of the store in DIR (opened
@@ -52,8 +54,12 @@ absl::StatusOr<CliGate> OpenCliGate(const std::string& dir);
 absl::Status RunAudited(const std::string& dir, audit::Event intent,
                         const std::function<absl::Status(nlohmann::json& detail)>& act);
 
-// A password from TAPVAULT_PASSWORD, else the first line of stdin (not echoed on a terminal).
+// The acting user's password (for --user logins): TAPVAULT_PASSWORD, else the next line of stdin
+// (not echoed on a terminal).
 absl::StatusOr<std::string> ReadPassword(const char* prompt);
+// A password being set (bootstrap, user add, passwd): TAPVAULT_NEW_PASSWORD, else the next line
+// of stdin (after the acting user's own password when they log in with --user).
+absl::StatusOr<std::string> ReadNewPassword(const char* prompt);
 
 // The person behind a command that reads or decides: a tapvault user (access/), authenticated as
 // on the API — an API token in TAPVAULT_TOKEN, or --user NAME with the password in
@@ -65,6 +71,14 @@ struct LoginFlags {
 void AddLoginFlags(CLI::App* cmd, LoginFlags& flags);
 absl::StatusOr<access::Principal> CliLogin(const std::string& dir, const LoginFlags& flags,
                                            gate::StoreAudit& audit);
+
+// The person behind an administrative command (people, warrants, lists, keys, retention,
+// destruction, configuration, audit queries): CliLogin, then, when `action` is given, whether
+// their roles allow it (access::Authorize; these actions are not on one communication, so no team
+// applies). A refusal is recorded in the audit log ("refused", with the reason) and returned as
+// PermissionDenied; no credentials is Unauthenticated.
+absl::StatusOr<access::Principal> LoginFor(const std::string& dir, const LoginFlags& flags,
+                                           std::optional<access::Action> action);
 
 // Prosecutors keep access to a case this long after its warrant ends when the warrant names no
 // retention of its own.

@@ -13,8 +13,8 @@ void AddFeedCommand(CLI::App& app, std::function<int()>& run);
 void AddInspectCommand(CLI::App& app, std::function<int()>& run);
 void AddInitCommand(CLI::App& app, std::function<int()>& run);
 void AddCommsCommand(CLI::App& app, std::function<int()>& run);
-void AddDestroyCommand(CLI::App& app, std::function<int()>& run);
-void AddRetentionCommand(CLI::App& app, std::function<int()>& run);
+// `destroy`, `retention`, `export` and `approval`: what needs a second person.
+void AddFourEyesCommands(CLI::App& app, std::function<int()>& run);
 void AddKeysCommand(CLI::App& app, std::function<int()>& run);
 void AddProofCommand(CLI::App& app, std::function<int()>& run);
 void AddVerifyCommand(CLI::App& app, std::function<int()>& run);

@@ -184,6 +184,7 @@ void AddPrivilegedOversightCommands(CLI::App& app, std::function<int()>& run) {
                 "destroyed, released, time to destruction, queues; counts only");
   struct Flags {
     std::string data, from, to, release_four_eyes, confirm_four_eyes;
+    LoginFlags login;
   };
   auto f = std::make_shared<Flags>();
   report->add_option("--data", f->data, "Store directory")->required();
@@ -214,17 +215,24 @@ void AddPrivilegedOversightCommands(CLI::App& app, std::function<int()>& run) {
       ->check(CLI::IsMember({"on", "off"}));
   policy->add_option("--confirm-four-eyes", f->confirm_four_eyes, "on or off")
       ->check(CLI::IsMember({"on", "off"}));
+  AddLoginFlags(policy, f->login);
   policy->callback([&run, f] {
     run = [f] {
       const bool set = !f->release_four_eyes.empty() || !f->confirm_four_eyes.empty();
       auto catalog = store::SqliteCatalog::Open(store::CatalogPath(f->data), false, !set);
       if (!catalog.ok()) return Fail("privileged policy", catalog.status(), 2);
+      std::string by;
+      if (set) {  // showing the policy is for anyone on the machine; changing it is not
+        auto who = LoginFor(f->data, f->login, access::Action::kConfigChange);
+        if (!who.ok()) return Fail("privileged policy", who.status());
+        by = who->name;
+      }
       for (auto [key, value] : {std::pair{"release_four_eyes", &f->release_four_eyes},
                                 std::pair{"confirm_four_eyes", &f->confirm_four_eyes}}) {
         if (value->empty()) continue;
         absl::Status s = RunAudited(
             f->data,
-            {.actor = DefaultActor(), .action = "config_change",
+            {.actor = by, .action = "config_change",
              .object = base::StrCat("policy:", key), .detail = {{key, *value}}},
             [&](nlohmann::json&) { return (*catalog)->SetMeta(key, *value); });
         if (!s.ok()) return Fail("privileged policy", s);

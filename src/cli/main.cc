@@ -18,8 +18,7 @@ int main(int argc, char** argv) {
   tapvault::cli::AddInspectCommand(app, run);
   tapvault::cli::AddInitCommand(app, run);
   tapvault::cli::AddCommsCommand(app, run);
-  tapvault::cli::AddDestroyCommand(app, run);
-  tapvault::cli::AddRetentionCommand(app, run);
+  tapvault::cli::AddFourEyesCommands(app, run);
   tapvault::cli::AddKeysCommand(app, run);
   tapvault::cli::AddProofCommand(app, run);
   tapvault::cli::AddVerifyCommand(app, run);

@@ -23,20 +23,18 @@
 #include "identity/identity.h"
 #include "nlohmann/json.hpp"
 #include "privileged/list_store.h"
+#include "privileged/version_json.h"
 
 namespace tapvault::cli {
 namespace {
 
 using privileged::ListStore;
 using privileged::VersionInfo;
+using privileged::VersionJson;
 
 // Larger files are refused before reading: a million entries take about 30 MB.
 constexpr uintmax_t kMaxListFileBytes = uintmax_t{1} << 30;
 
-std::string DefaultUser() {
-  const char* user = std::getenv("USER");
-  return user != nullptr && *user != '\0' ? user : "operator";
-}
 
 bool IsDirectory(const std::string& path) {
   struct stat st;
@@ -46,28 +44,6 @@ bool IsDirectory(const std::string& path) {
 nlohmann::ordered_json Time(int64_t us) {
   return us == 0 ? nlohmann::ordered_json(nullptr)
                  : nlohmann::ordered_json(base::FormatRfc3339({us}));
-}
-
-nlohmann::ordered_json VersionJson(const VersionInfo& v) {
-  nlohmann::ordered_json j;
-  j["version"] = v.id;
-  j["status"] = v.status;
-  j["sha256"] = v.sha256_hex;
-  j["source"] = v.source;
-  j["imported_by"] = v.imported_by;
-  j["imported"] = Time(v.imported_us);
-  j["entries"] = v.entries;
-  j["added"] = v.added;
-  j["removed"] = v.removed;
-  j["duplicates"] = v.duplicates;
-  j["shrink"] = v.shrink;
-  j["base"] = v.base == 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(v.base);
-  j["confirmed_by"] = v.confirmed_by.empty() ? nlohmann::ordered_json(nullptr)
-                                             : nlohmann::ordered_json(v.confirmed_by);
-  j["confirmed"] = Time(v.confirmed_us);
-  j["in_force_from"] = Time(v.in_force_from_us);
-  j["in_force_to"] = Time(v.in_force_to_us);
-  return j;
 }
 
 // Opens DIR/privileged.db of an existing directory: created by import, written by confirm and
@@ -106,7 +82,8 @@ void AddImport(CLI::App& parent, std::function<int()>& run) {
       "every bad line on stderr); one that removes more than --max-shrink of the entries in force "
       "is held until another administrator confirms it (exit 3)");
   struct Flags {
-    std::string data, file, source, region = "NL", by = DefaultUser();
+    std::string data, file, source, region = "NL";
+    LoginFlags login;
     double max_shrink = privileged::kDefaultMaxShrink;
   };
   auto f = std::make_shared<Flags>();
@@ -116,7 +93,7 @@ void AddImport(CLI::App& parent, std::function<int()>& run) {
   cmd->add_option("--source", f->source, "Deliverer, for rows with an empty source (e.g. NOvA)");
   cmd->add_option("--region", f->region, "Country of numbers in national notation (ISO 3166-1)")
       ->capture_default_str();
-  cmd->add_option("--by", f->by, "Who imports (default $USER, else operator)");
+  AddLoginFlags(cmd, f->login);
   cmd->add_option("--max-shrink", f->max_shrink,
                   "Largest share of the entries in force an import may remove without a second "
                   "administrator's confirmation")
@@ -140,12 +117,19 @@ void AddImport(CLI::App& parent, std::function<int()>& run) {
       if (!in.read(csv.data(), static_cast<std::streamsize>(size))) {
         return Fail("privileged import", absl::DataLossError(base::StrCat(f->file, ": read failed")));
       }
+      auto who = LoginFor(f->data, f->login, access::Action::kListImport);
+      if (!who.ok()) {  // refused: 1; no store to import into: 2
+        const bool refused = absl::IsUnauthenticated(who.status()) ||
+                             absl::IsPermissionDenied(who.status());
+        return Fail("privileged import", who.status(), refused ? 1 : 2);
+      }
+      const std::string& by = who->name;
       identity::Normalizer normalizer(f->region);
       std::vector<privileged::LineError> errors;
       absl::StatusOr<privileged::ImportResult> r = absl::UnknownError("not run");
       absl::Status audited = RunAudited(
           f->data,
-          {.actor = f->by, .action = "list_import", .object = "privileged_list",
+          {.actor = by, .action = "list_import", .object = "privileged_list",
            .detail = {{"file", f->file}, {"source", f->source}, {"bytes", csv.size()}}},
           [&](nlohmann::json& detail) -> absl::Status {
             // Opened (and on the first import made) only once the request is on record.
@@ -157,7 +141,7 @@ void AddImport(CLI::App& parent, std::function<int()>& run) {
             r = (*store)->Import(csv,
                                  {.source = f->source,
                                   .region = f->region,
-                                  .imported_by = f->by,
+                                  .imported_by = by,
                                   .max_shrink = f->max_shrink,
                                   .now_us = base::Now().unix_us},
                                  normalizer, &errors);
@@ -202,7 +186,7 @@ void AddImport(CLI::App& parent, std::function<int()>& run) {
         std::fprintf(
             stderr,
             "tapvault privileged import: %s\nanother administrator (not %s) confirms with: "
-            "tapvault privileged confirm --data %s --version %llu --by USER\n",
+            "tapvault privileged confirm --data %s --version %llu\n",
             r->message.c_str(), v.imported_by.c_str(), f->data.c_str(),
             static_cast<unsigned long long>(v.id));
         return 3;
@@ -307,27 +291,31 @@ void AddDecision(CLI::App& parent, std::function<int()>& run, bool confirm) {
       name, confirm ? "Put a held version in force (four-eyes: not by who imported it)"
                     : "Refuse a held version; the version in force stays");
   struct Flags {
-    std::string data, by;
+    std::string data;
+    LoginFlags login;
     uint64_t version = 0;
   };
   auto f = std::make_shared<Flags>();
   cmd->add_option("--data", f->data, "Data directory (holds privileged.db)")->required();
   cmd->add_option("--version", f->version, "The held version")->required();
-  cmd->add_option("--by", f->by, "Who decides")->required();
+  AddLoginFlags(cmd, f->login);
   cmd->callback([&run, f, confirm, name] {
     run = [f, confirm, name] {
       auto store = OpenList(f->data, Access::kWrite);
       if (!store.ok()) return Fail(std::string("privileged ") + name, store.status(), 2);
+      auto who = LoginFor(f->data, f->login, access::Action::kListConfirm);
+      if (!who.ok()) return Fail(std::string("privileged ") + name, who.status());
+      const std::string& by = who->name;
       int64_t now = base::Now().unix_us;
       absl::StatusOr<VersionInfo> v = absl::UnknownError("not run");
       absl::Status audited = RunAudited(
           f->data,
-          {.actor = f->by,
+          {.actor = by,
            .action = confirm ? "list_confirm" : "list_reject",
            .object = base::StrCat("list:", f->version)},
           [&](nlohmann::json&) {
-            v = confirm ? (*store)->Confirm(f->version, f->by, now)
-                        : (*store)->Reject(f->version, f->by, now);
+            v = confirm ? (*store)->Confirm(f->version, by, now)
+                        : (*store)->Reject(f->version, by, now);
             return v.status();
           });
       if (!audited.ok() && v.ok()) return Fail(std::string("privileged ") + name, audited);

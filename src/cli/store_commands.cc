@@ -1,4 +1,4 @@
-// `tapvault init`, `comms list`, `destroy`, `retention`: the cold store's operator commands.
+// `tapvault init`, `comms list`, `keys rotate`, `proof`: the cold store's operator commands.
 // Flags only; the work is done by store/.
 #include <cstdio>
 #include <fstream>
@@ -164,88 +164,6 @@ void AddCommsCommand(CLI::App& app, std::function<int()>& run) {
   });
 }
 
-void AddDestroyCommand(CLI::App& app, std::function<int()>& run) {
-  auto* cmd = app.add_subcommand(
-      "destroy", "Crypto-shred a communication, a time range of one, or a whole case; prints the "
-                 "signed destruction record (JSON)");
-  struct Flags {
-    std::string data, liid, from, to, order, reason, by;
-    uint64_t comm = 0;
-  };
-  auto f = std::make_shared<Flags>();
-  cmd->add_option("--data", f->data, "Store directory")->required();
-  auto* comm = cmd->add_option("--comm", f->comm, "Communication id (from comms list)");
-  auto* liid = cmd->add_option("--liid", f->liid, "Every communication of this LIID");
-  comm->excludes(liid);
-  cmd->add_option("--from", f->from, "Only records received at or after (RFC 3339)");
-  cmd->add_option("--to", f->to, "Only records received at or before (RFC 3339)");
-  cmd->add_option("--order", f->order, "Reference of the destruction order")->required();
-  cmd->add_option("--reason", f->reason, "Reason, as the order gives it")->required();
-  cmd->add_option("--by", f->by, "Who gave the order");
-  cmd->callback([&run, cmd, f] {
-    run = [cmd, f] {
-      store::DestroyOrder o;
-      if (cmd->count("--comm")) o.comm_id = f->comm;
-      if (cmd->count("--liid")) o.liid = f->liid;
-      if (!o.comm_id && !o.liid) {
-        return Fail("destroy", absl::InvalidArgumentError("give --comm ID or --liid L"), 2);
-      }
-      for (auto [text, out] : {std::pair{&f->from, &o.from_us}, std::pair{&f->to, &o.to_us}}) {
-        if (text->empty()) continue;
-        auto t = ParseTime(*text);
-        if (!t.ok()) return Fail("destroy", t.status(), 2);
-        *out = *t;
-      }
-      o.order_ref = f->order;
-      o.reason = f->reason;
-      o.ordered_by = f->by;
-      nlohmann::json detail = {{"order", o.order_ref}, {"reason", o.reason}};
-      if (o.from_us) detail["from_us"] = *o.from_us;
-      if (o.to_us) detail["to_us"] = *o.to_us;
-      std::string result;
-      absl::Status s = RunAudited(
-          f->data,
-          {.actor = f->by.empty() ? DefaultActor() : f->by, .action = "destroy",
-           .object = o.comm_id ? CommObject(*o.comm_id) : "liid:" + *o.liid, .detail = detail},
-          [&](nlohmann::json&) -> absl::Status {
-            ASSIGN_OR_RETURN(auto r, store::SubmitOrRunDestroy(f->data, o));
-            result = store::DestroyResultJson(r);
-            return absl::OkStatus();
-          });
-      if (!s.ok()) return Fail("destroy", s);
-      std::cout << nlohmann::json::parse(result).dump(2) << "\n";
-      return 0;
-    };
-  });
-}
-
-void AddRetentionCommand(CLI::App& app, std::function<int()>& run) {
-  auto* cmd = app.add_subcommand(
-      "retention", "Set a case's retention: records older than DAYS are destroyed automatically");
-  struct Flags {
-    std::string data, liid;
-    int64_t days = 0;
-  };
-  auto f = std::make_shared<Flags>();
-  cmd->add_option("--data", f->data, "Store directory")->required();
-  cmd->add_option("--liid", f->liid, "The case")->required();
-  cmd->add_option("--days", f->days, "Days to keep (0 = until destroyed by order)")->required();
-  cmd->callback([&run, f] {
-    run = [f] {
-      if (f->days < 0) return Fail("retention", absl::InvalidArgumentError("--days must be >= 0"), 2);
-      auto catalog = store::SqliteCatalog::Open(store::CatalogPath(f->data), false);
-      if (!catalog.ok()) return Fail("retention", catalog.status(), 2);
-      absl::Status s = RunAudited(f->data,
-                                  {.actor = DefaultActor(), .action = "retention_change",
-                                   .object = "liid:" + f->liid, .detail = {{"days", f->days}}},
-                                  [&](nlohmann::json&) { return (*catalog)->SetRetention(f->liid, f->days); });
-      if (!s.ok()) return Fail("retention", s);
-      std::printf("retention of %s: %lld days\n", f->liid.c_str(), static_cast<long long>(f->days));
-      return 0;
-    };
-  });
-}
-
 void AddKeysCommand(CLI::App& app, std::function<int()>& run) {
   auto* cmd = app.add_subcommand("keys", "Key management of the cold store");
   cmd->require_subcommand(1);
@@ -254,17 +172,21 @@ void AddKeysCommand(CLI::App& app, std::function<int()>& run) {
                 "content; the old versions are destroyed and a signed record goes into the log");
   struct Flags {
     std::string data, liid;
+    LoginFlags login;
   };
   auto f = std::make_shared<Flags>();
   rotate->add_option("--data", f->data, "Store directory")->required();
   rotate->add_option("--liid", f->liid, "Also rotate this case's warrant key");
+  AddLoginFlags(rotate, f->login);
   rotate->callback([&run, rotate, f] {
     run = [rotate, f] {
       std::optional<std::string> liid;
       if (rotate->count("--liid")) liid = f->liid;
+      auto who = LoginFor(f->data, f->login, access::Action::kKeyOperation);
+      if (!who.ok()) return Fail("keys rotate", who.status());
       std::string result;
       absl::Status s = RunAudited(f->data,
-                                  {.actor = DefaultActor(), .action = "key_rotate",
+                                  {.actor = who->name, .action = "key_rotate",
                                    .object = liid ? "liid:" + *liid : "master_key"},
                                   [&](nlohmann::json&) -> absl::Status {
                                     ASSIGN_OR_RETURN(result, store::SubmitOrRunRotate(f->data, liid));

@@ -1,9 +1,12 @@
 // `tapvault user ...`: people, roles, teams, TOTP and API tokens in DIR/users.db. Flags only; the
 // work and every rule (four eyes, no self-grant, lockout) is access/UserStore's.
 //
-// Passwords never come from a flag (flags end up in shell history and `ps`): they are read from
-// the environment variable TAPVAULT_PASSWORD or else the first line of stdin (echo off on a
-// terminal). Secrets shown once (TOTP secret, API token) go to stdout and nowhere else.
+// Every command but `bootstrap` is done by a logged-in tapvault user (TAPVAULT_TOKEN, or --user
+// with the password and --totp), named in the audit log and checked by UserStore's rules.
+// Passwords never come from a flag (flags end up in shell history and `ps`): the acting user's from
+// TAPVAULT_PASSWORD, a password being set from TAPVAULT_NEW_PASSWORD, else each from the next line
+// of stdin (echo off on a terminal). Secrets shown once (TOTP secret, API token) go to stdout and
+// nowhere else.
 //
 // Exit codes: 0 done; 1 refused or failed; 2 bad arguments or no users database.
 #include <termios.h>
@@ -30,12 +33,6 @@ namespace {
 
 using access::Grant;
 using access::UserStore;
-
-// Who is acting. TEMPORARY: the --by flag (else the login name) until the CLI has a logged-in
-// identity; this is the one place to swap.
-std::string ActingUser(const std::string& by_flag) {
-  return by_flag.empty() ? DefaultActor() : by_flag;
-}
 
 
 absl::StatusOr<std::unique_ptr<UserStore>> OpenUsers(const std::string& dir, bool create) {
@@ -102,35 +99,48 @@ nlohmann::ordered_json RequestJson(const access::GrantRequest& r) {
 }
 
 struct Common {
-  std::string data, name, by;
+  std::string data, name;
+  LoginFlags login;
+  // Without a login: only `user bootstrap`, which works only while there are no users.
+  bool anonymous = false;
+  // What the acting user's roles must allow (checked before the store's own rules); none when
+  // the store decides alone (a user's own password, TOTP and tokens).
+  std::optional<access::Action> action;
 };
 
-// Adds --data (and --name, --by when asked) to `cmd`.
-void AddCommon(CLI::App* cmd, Common& c, bool name, bool by) {
+// Adds --data (and --name when asked) and the login flags of the acting user to `cmd`.
+void AddCommon(CLI::App* cmd, Common& c, bool name, bool login = true) {
   cmd->add_option("--data", c.data, "Data directory (holds users.db)")->required();
   if (name) cmd->add_option("--name", c.name, "User name ([a-z0-9._-], 1..64)")->required();
-  if (by) {
-    cmd->add_option("--by", c.by, "Acting tapvault user (temporary; default: the login name)");
-  }
+  if (login) AddLoginFlags(cmd, c.login);
+  c.anonymous = !login;
 }
 
-// Runs `body` on the store and maps its status to an exit code. The command is recorded in the
-// store's audit log before it runs (and its outcome after): without the store's audit log, no
-// change to people and their rights. The action is the command's name ("user token create" ->
-// "user_token_create"), the object the user it is about.
+// Runs `body(store, acting user)` and maps its status to an exit code. The acting user logs in
+// first (API token or password + TOTP; c.action, when set, must be allowed by their roles), and the
+// command is recorded in the store's audit log before it runs (and its outcome after): without
+// the store's audit log, no change to people and their rights. The action is the command's name
+// ("user token create" -> "user_token_create"), the object the user it is about. The store
+// checks the acting user again (UserStore's `by`: roles, four eyes, no self-grant).
 template <typename Body>
 int WithStore(const std::string& cmd, const Common& c, bool create, Body body,
               std::string object = "") {
   if (object.empty()) object = c.name.empty() ? "users" : "user:" + c.name;
   std::string action = cmd;
   std::replace(action.begin(), action.end(), ' ', '_');
+  std::string by = DefaultActor();
+  if (!c.anonymous) {
+    auto who = LoginFor(c.data, c.login, c.action);
+    if (!who.ok()) return Fail(cmd, who.status());
+    by = who->name;
+  }
   absl::Status s = RunAudited(
       c.data,
-      {.actor = ActingUser(c.by), .action = action, .object = object},
+      {.actor = by, .action = action, .object = object},
       [&](nlohmann::json&) -> absl::Status {
         auto store = OpenUsers(c.data, create);
         if (!store.ok()) return store.status();
-        return body(**store);
+        return body(**store, by);
       });
   if (!s.ok()) {
     const bool usage = s.code() == absl::StatusCode::kInvalidArgument ||
@@ -148,7 +158,7 @@ void AddGrantLike(CLI::App& user, std::function<int()>& run, const char* name, c
     std::string role, team;
   };
   auto f = std::make_shared<Flags>();
-  AddCommon(cmd, *f, true, true);
+  AddCommon(cmd, *f, true);
   if (role_only) {
     cmd->add_option("--add", f->role, "Role to request")->required();
   } else {
@@ -162,9 +172,9 @@ void AddGrantLike(CLI::App& user, std::function<int()>& run, const char* name, c
     run = [f, label] {
       auto g = GrantOf(f->role, f->team);
       if (!g.ok()) return Fail(label, g.status(), 2);
-      return WithStore(label, *f, false, [&](UserStore& s) -> absl::Status {
+      return WithStore(label, *f, false, [&](UserStore& s, const std::string& by) -> absl::Status {
         ASSIGN_OR_RETURN(uint64_t id,
-                         s.RequestGrant(f->name, *g, ActingUser(f->by), base::Now().unix_us));
+                         s.RequestGrant(f->name, *g, by, base::Now().unix_us));
         nlohmann::ordered_json j;
         j["request"] = id;
         j["grantee"] = f->name;
@@ -174,7 +184,7 @@ void AddGrantLike(CLI::App& user, std::function<int()>& run, const char* name, c
         std::fprintf(stderr,
                      "another administrator (not %s, not %s) approves with: tapvault user approve "
                      "--data %s --request %llu\n",
-                     ActingUser(f->by).c_str(), f->name.c_str(), f->data.c_str(),
+                     by.c_str(), f->name.c_str(), f->data.c_str(),
                      static_cast<unsigned long long>(id));
         return absl::OkStatus();
       });
@@ -192,16 +202,16 @@ void AddDecide(CLI::App& user, std::function<int()>& run, bool approve) {
     uint64_t request = 0;
   };
   auto f = std::make_shared<Flags>();
-  AddCommon(cmd, *f, false, true);
+  AddCommon(cmd, *f, false);
   cmd->add_option("--request", f->request, "Request id")->required();
   std::string label = approve ? "user approve" : "user reject";
   cmd->callback([&run, f, label, approve] {
     run = [f, label, approve] {
-      return WithStore(label, *f, false, [&](UserStore& s) -> absl::Status {
+      return WithStore(label, *f, false, [&](UserStore& s, const std::string& by) -> absl::Status {
         int64_t now = base::Now().unix_us;
         ASSIGN_OR_RETURN(access::GrantRequest r,
-                         approve ? s.ApproveGrant(f->request, ActingUser(f->by), now)
-                                 : s.RejectGrant(f->request, ActingUser(f->by), now));
+                         approve ? s.ApproveGrant(f->request, by, now)
+                                 : s.RejectGrant(f->request, by, now));
         std::cout << RequestJson(r).dump() << "\n";
         return absl::OkStatus();
       }, base::StrCat("grant_request:", f->request));
@@ -218,12 +228,12 @@ void AddTotp(CLI::App& user, std::function<int()>& run) {
                              "Make a new TOTP secret (pending until confirmed); prints it and the "
                              "otpauth:// URI once");
     auto f = std::make_shared<Common>();
-    AddCommon(cmd, *f, true, true);
+    AddCommon(cmd, *f, true);
     cmd->callback([&run, f] {
       run = [f] {
-        return WithStore("user totp enroll", *f, false, [&](UserStore& s) -> absl::Status {
+        return WithStore("user totp enroll", *f, false, [&](UserStore& s, const std::string& by) -> absl::Status {
           ASSIGN_OR_RETURN(access::TotpEnrollment e,
-                           s.EnrollTotp(f->name, ActingUser(f->by), base::Now().unix_us));
+                           s.EnrollTotp(f->name, by, base::Now().unix_us));
           nlohmann::ordered_json j;
           j["user"] = f->name;
           j["secret"] = e.secret_base32;
@@ -244,11 +254,11 @@ void AddTotp(CLI::App& user, std::function<int()>& run) {
       std::string code;
     };
     auto f = std::make_shared<Flags>();
-    AddCommon(cmd, *f, true, false);
+    AddCommon(cmd, *f, true);
     cmd->add_option("--code", f->code, "The current code of the authenticator")->required();
     cmd->callback([&run, f] {
       run = [f] {
-        return WithStore("user totp confirm", *f, false, [&](UserStore& s) {
+        return WithStore("user totp confirm", *f, false, [&](UserStore& s, const std::string& by) {
           return s.ConfirmTotp(f->name, f->code, base::Now().unix_us);
         });
       };
@@ -265,7 +275,7 @@ void AddToken(CLI::App& user, std::function<int()>& run) {
       std::string token_name, expires = "90d";
     };
     auto f = std::make_shared<Flags>();
-    AddCommon(cmd, *f, true, true);
+    AddCommon(cmd, *f, true);
     cmd->add_option("--token-name", f->token_name, "What the token is for")->required();
     cmd->add_option("--expires", f->expires, "Lifetime (90d, 12h, 30m) or an RFC 3339 time")
         ->capture_default_str();
@@ -274,9 +284,9 @@ void AddToken(CLI::App& user, std::function<int()>& run) {
         int64_t now = base::Now().unix_us;
         auto expires = ParseExpiry(f->expires, now);
         if (!expires.ok()) return Fail("user token create", expires.status(), 2);
-        return WithStore("user token create", *f, false, [&](UserStore& s) -> absl::Status {
+        return WithStore("user token create", *f, false, [&](UserStore& s, const std::string& by) -> absl::Status {
           ASSIGN_OR_RETURN(access::CreatedToken t,
-                           s.CreateToken(f->name, f->token_name, *expires, ActingUser(f->by), now));
+                           s.CreateToken(f->name, f->token_name, *expires, by, now));
           nlohmann::ordered_json j;
           j["id"] = t.id;
           j["user"] = f->name;
@@ -296,12 +306,12 @@ void AddToken(CLI::App& user, std::function<int()>& run) {
       uint64_t id = 0;
     };
     auto f = std::make_shared<Flags>();
-    AddCommon(cmd, *f, false, true);
+    AddCommon(cmd, *f, false);
     cmd->add_option("--id", f->id, "Token id (see `user token list`)")->required();
     cmd->callback([&run, f] {
       run = [f] {
-        return WithStore("user token revoke", *f, false, [&](UserStore& s) {
-          return s.RevokeToken(f->id, ActingUser(f->by), base::Now().unix_us);
+        return WithStore("user token revoke", *f, false, [&](UserStore& s, const std::string& by) {
+          return s.RevokeToken(f->id, by, base::Now().unix_us);
         });
       };
     });
@@ -309,10 +319,19 @@ void AddToken(CLI::App& user, std::function<int()>& run) {
   {
     auto* cmd = token->add_subcommand("list", "List a user's tokens (never the secrets), JSON");
     auto f = std::make_shared<Common>();
-    AddCommon(cmd, *f, true, false);
+    AddCommon(cmd, *f, true);
     cmd->callback([&run, f] {
       run = [f] {
-        return WithStore("user token list", *f, false, [&](UserStore& s) -> absl::Status {
+        return WithStore("user token list", *f, false, [&](UserStore& s, const std::string& by) -> absl::Status {
+          if (by != f->name) {
+            ASSIGN_OR_RETURN(access::UserInfo actor, s.GetUser(by));
+            if (std::none_of(actor.roles.begin(), actor.roles.end(), [](access::Role r) {
+                  return access::RoleMay(r, access::Action::kUserManage);
+                })) {
+              return absl::PermissionDeniedError(
+                  base::StrCat(by, " may list only their own tokens"));
+            }
+          }
           ASSIGN_OR_RETURN(std::vector<access::TokenInfo> tokens, s.ListTokens(f->name));
           nlohmann::ordered_json out = nlohmann::ordered_json::array();
           for (const access::TokenInfo& t : tokens) {
@@ -352,16 +371,40 @@ void AddUserCommand(CLI::App& app, std::function<int()>& run) {
   {
     auto* cmd = user->add_subcommand(
         "bootstrap",
-        "Create users.db and its first administrator (only while it has no users); "
-        "password from TAPVAULT_PASSWORD or stdin");
-    auto f = std::make_shared<Common>();
-    AddCommon(cmd, *f, true, false);
+        "Create users.db and its first administrator (only while it has no users; no login); "
+        "password from TAPVAULT_NEW_PASSWORD or stdin. Prints the administrator's first API "
+        "token once (for TAPVAULT_TOKEN)");
+    struct Flags : Common {
+      std::string expires = "24h";
+    };
+    auto f = std::make_shared<Flags>();
+    AddCommon(cmd, *f, true, /*login=*/false);
+    cmd->add_option("--token-expires", f->expires,
+                    "Lifetime of the first API token (90d, 12h, 30m) or an RFC 3339 time")
+        ->capture_default_str();
     cmd->callback([&run, f] {
       run = [f] {
-        auto pw = ReadPassword("password");
+        int64_t now = base::Now().unix_us;
+        auto expires = ParseExpiry(f->expires, now);
+        if (!expires.ok()) return Fail("user bootstrap", expires.status(), 2);
+        auto pw = ReadNewPassword("password");
         if (!pw.ok()) return Fail("user bootstrap", pw.status(), 2);
-        return WithStore("user bootstrap", *f, true, [&](UserStore& s) {
-          return s.Bootstrap(f->name, *pw, base::Now().unix_us);
+        return WithStore("user bootstrap", *f, true, [&](UserStore& s, const std::string&) {
+          RETURN_IF_ERROR(s.Bootstrap(f->name, *pw, now));
+          // The first administrator's way in: a password login needs TOTP, which they enrol with
+          // this token (`user totp enroll`), as they make the second administrator.
+          ASSIGN_OR_RETURN(access::CreatedToken t,
+                           s.CreateToken(f->name, "bootstrap", *expires, f->name, now));
+          nlohmann::ordered_json j;
+          j["user"] = f->name;
+          j["token_id"] = t.id;
+          j["expires"] = Time(*expires);
+          j["token"] = t.token;
+          std::cout << j.dump() << "\n";
+          std::fprintf(stderr,
+                       "the token is shown only now (tapvault keeps its hash): use it as "
+                       "TAPVAULT_TOKEN for the next steps\n");
+          return absl::OkStatus();
         });
       };
     });
@@ -372,11 +415,11 @@ void AddUserCommand(CLI::App& app, std::function<int()>& run) {
                              "The bootstrap administrator makes a user without roles the second "
                              "administrator (once; later administrators need a grant)");
     auto f = std::make_shared<Common>();
-    AddCommon(cmd, *f, true, true);
+    AddCommon(cmd, *f, true);
     cmd->callback([&run, f] {
       run = [f] {
-        return WithStore("user second-admin", *f, false, [&](UserStore& s) {
-          return s.AppointSecondAdministrator(f->name, ActingUser(f->by), base::Now().unix_us);
+        return WithStore("user second-admin", *f, false, [&](UserStore& s, const std::string& by) {
+          return s.AppointSecondAdministrator(f->name, by, base::Now().unix_us);
         });
       };
     });
@@ -385,19 +428,19 @@ void AddUserCommand(CLI::App& app, std::function<int()>& run) {
     auto* cmd = user->add_subcommand(
         "add",
         "Add a user without roles (roles and teams come by grants); password from "
-        "TAPVAULT_PASSWORD or stdin");
+        "TAPVAULT_NEW_PASSWORD or stdin");
     struct Flags : Common {
       std::string display;
     };
     auto f = std::make_shared<Flags>();
-    AddCommon(cmd, *f, true, true);
+    AddCommon(cmd, *f, true);
     cmd->add_option("--display", f->display, "Display name");
     cmd->callback([&run, f] {
       run = [f] {
-        auto pw = ReadPassword("password for the new user");
-        if (!pw.ok()) return Fail("user add", pw.status(), 2);
-        return WithStore("user add", *f, false, [&](UserStore& s) {
-          return s.AddUser(f->name, f->display, *pw, ActingUser(f->by), base::Now().unix_us);
+        return WithStore("user add", *f, false, [&](UserStore& s, const std::string& by) -> absl::Status {
+          // Read after the login, which may have taken the acting user's password from stdin.
+          ASSIGN_OR_RETURN(std::string pw, ReadNewPassword("password for the new user"));
+          return s.AddUser(f->name, f->display, pw, by, base::Now().unix_us);
         });
       };
     });
@@ -408,11 +451,12 @@ void AddUserCommand(CLI::App& app, std::function<int()>& run) {
       bool json = false;
     };
     auto f = std::make_shared<Flags>();
-    AddCommon(cmd, *f, false, false);
+    AddCommon(cmd, *f, false);
+    f->action = access::Action::kUserManage;
     cmd->add_flag("--json", f->json, "JSON instead of a table");
     cmd->callback([&run, f] {
       run = [f] {
-        return WithStore("user list", *f, false, [&](UserStore& s) -> absl::Status {
+        return WithStore("user list", *f, false, [&](UserStore& s, const std::string& by) -> absl::Status {
           ASSIGN_OR_RETURN(std::vector<access::UserInfo> users, s.ListUsers());
           ASSIGN_OR_RETURN(std::vector<access::GrantRequest> pending, s.PendingGrants());
           auto roles = [](const access::UserInfo& u) {
@@ -479,15 +523,15 @@ void AddUserCommand(CLI::App& app, std::function<int()>& run) {
       std::string role, team;
     };
     auto f = std::make_shared<Flags>();
-    AddCommon(cmd, *f, true, true);
+    AddCommon(cmd, *f, true);
     cmd->add_option("--role", f->role, "Role");
     cmd->add_option("--team", f->team, "Team");
     cmd->callback([&run, f] {
       run = [f] {
         auto g = GrantOf(f->role, f->team);
         if (!g.ok()) return Fail("user revoke", g.status(), 2);
-        return WithStore("user revoke", *f, false, [&](UserStore& s) {
-          return s.Revoke(f->name, *g, ActingUser(f->by), base::Now().unix_us);
+        return WithStore("user revoke", *f, false, [&](UserStore& s, const std::string& by) {
+          return s.Revoke(f->name, *g, by, base::Now().unix_us);
         });
       };
     });
@@ -499,7 +543,7 @@ void AddUserCommand(CLI::App& app, std::function<int()>& run) {
       std::string from, to;
     };
     auto f = std::make_shared<Flags>();
-    AddCommon(cmd, *f, true, true);
+    AddCommon(cmd, *f, true);
     cmd->add_option("--from", f->from, "Start (RFC 3339)")->required();
     cmd->add_option("--to", f->to, "End (RFC 3339)")->required();
     cmd->callback([&run, f] {
@@ -508,10 +552,10 @@ void AddUserCommand(CLI::App& app, std::function<int()>& run) {
         auto to = base::ParseRfc3339(f->to);
         if (!from.ok()) return Fail("user vendor", from.status(), 2);
         if (!to.ok()) return Fail("user vendor", to.status(), 2);
-        return WithStore("user vendor", *f, false, [&](UserStore& s) -> absl::Status {
+        return WithStore("user vendor", *f, false, [&](UserStore& s, const std::string& by) -> absl::Status {
           ASSIGN_OR_RETURN(uint64_t id,
                            s.RequestVendorAccess(f->name, from->unix_us, to->unix_us,
-                                                 ActingUser(f->by), base::Now().unix_us));
+                                                 by, base::Now().unix_us));
           std::cout << nlohmann::ordered_json{{"request", id}, {"status", "pending"}}.dump()
                     << "\n";
           return absl::OkStatus();
@@ -523,12 +567,12 @@ void AddUserCommand(CLI::App& app, std::function<int()>& run) {
     auto* cmd = user->add_subcommand(disable ? "disable" : "enable",
                                      disable ? "Disable a user (at once)" : "Enable a user again");
     auto f = std::make_shared<Common>();
-    AddCommon(cmd, *f, true, true);
+    AddCommon(cmd, *f, true);
     std::string label = disable ? "user disable" : "user enable";
     cmd->callback([&run, f, label, disable] {
       run = [f, label, disable] {
-        return WithStore(label, *f, false, [&](UserStore& s) {
-          return s.SetDisabled(f->name, disable, ActingUser(f->by), base::Now().unix_us);
+        return WithStore(label, *f, false, [&](UserStore& s, const std::string& by) {
+          return s.SetDisabled(f->name, disable, by, base::Now().unix_us);
         });
       };
     });
@@ -537,15 +581,14 @@ void AddUserCommand(CLI::App& app, std::function<int()>& run) {
     auto* cmd = user->add_subcommand(
         "passwd",
         "Set a password (one's own, or a reset by an administrator, which also lifts "
-        "a lockout); from TAPVAULT_PASSWORD or stdin");
+        "a lockout); from TAPVAULT_NEW_PASSWORD or stdin");
     auto f = std::make_shared<Common>();
-    AddCommon(cmd, *f, true, true);
+    AddCommon(cmd, *f, true);
     cmd->callback([&run, f] {
       run = [f] {
-        auto pw = ReadPassword("new password");
-        if (!pw.ok()) return Fail("user passwd", pw.status(), 2);
-        return WithStore("user passwd", *f, false, [&](UserStore& s) {
-          return s.SetPassword(f->name, *pw, ActingUser(f->by), base::Now().unix_us);
+        return WithStore("user passwd", *f, false, [&](UserStore& s, const std::string& by) -> absl::Status {
+          ASSIGN_OR_RETURN(std::string pw, ReadNewPassword("new password"));
+          return s.SetPassword(f->name, pw, by, base::Now().unix_us);
         });
       };
     });

@@ -133,6 +133,23 @@ std::string WarrantText(const Warrant& w) {
   return out;
 }
 
+// Who sees a warrant: those who manage warrants see all of them; investigators and prosecutors
+// those of their teams (the targets of other teams' cases are not theirs to know).
+bool MaySee(const access::Principal& p, const Warrant& w) {
+  if (access::Authorize(p, access::Action::kWarrantManage).ok()) return true;
+  const bool works_cases = p.Has(access::Role::kInvestigator) || p.Has(access::Role::kProsecutor);
+  return works_cases && p.InTeam(w.spec.team);
+}
+
+// A read of warrants, in the audit log before it is shown.
+absl::Status RecordRead(const std::string& dir, const access::Principal& p, const char* action,
+                        std::string object, nlohmann::json detail) {
+  ASSIGN_OR_RETURN(auto log, gate::StoreAudit::Open(dir, ""));
+  return log->Record({.actor = p.name, .action = action, .object = std::move(object),
+                      .outcome = "ok", .detail = std::move(detail)})
+      .status();
+}
+
 int PrintWarrant(const Warrant& w, bool json) {
   if (json) {
     std::cout << WarrantJson(w).dump(2) << "\n";
@@ -146,7 +163,8 @@ void AddAdd(CLI::App& parent, std::function<int()>& run) {
   auto* cmd = parent.add_subcommand("add", "Record a new warrant (version 1)");
   struct Flags {
     std::string data, liid, from, to, team, id, basis, authority, reference, prosecutor,
-        prosecutor_reference, by;
+        prosecutor_reference;
+    LoginFlags login;
     std::vector<std::string> targets;
     int retention_days = 0;
     bool json = false;
@@ -166,7 +184,7 @@ void AddAdd(CLI::App& parent, std::function<int()>& run) {
   cmd->add_option("--prosecutor-reference", f->prosecutor_reference, "Prosecutor's reference");
   cmd->add_option("--retention-days", f->retention_days,
                   "Days the content stays readable to the prosecutor after the end (0: default)");
-  cmd->add_option("--by", f->by, "Who records it (default: the login name)");
+  AddLoginFlags(cmd, f->login);
   cmd->add_flag("--json", f->json, "Print JSON");
   cmd->callback([&run, f] {
     run = [f] {
@@ -191,7 +209,9 @@ void AddAdd(CLI::App& parent, std::function<int()>& run) {
       s.source = "cli";
       auto store = OpenWarrants(f->data, Access::kCreate);
       if (!store.ok()) return Fail("warrant add", store.status(), 2);
-      const std::string by = f->by.empty() ? DefaultActor() : f->by;
+      auto who = LoginFor(f->data, f->login, access::Action::kWarrantManage);
+      if (!who.ok()) return Fail("warrant add", who.status());
+      const std::string& by = who->name;
       auto w = AuditedChange(f->data, by, "warrant_add", s.id,
                              {{"liid", s.liid}, {"team", s.team}, {"targets", s.targets.size()},
                               {"basis", s.legal_basis}, {"authority_reference", s.authority_reference}},
@@ -206,7 +226,8 @@ void AddExtend(CLI::App& parent, std::function<int()>& run) {
   auto* cmd = parent.add_subcommand(
       "extend", "Record an extension: a new version valid until --to (later than the current end)");
   struct Flags {
-    std::string data, id, to, reference, by;
+    std::string data, id, to, reference;
+    LoginFlags login;
     bool json = false;
   };
   auto f = std::make_shared<Flags>();
@@ -214,7 +235,7 @@ void AddExtend(CLI::App& parent, std::function<int()>& run) {
   cmd->add_option("--id", f->id, "Warrant id")->required();
   cmd->add_option("--to", f->to, "New end (RFC 3339, exclusive)")->required();
   cmd->add_option("--reference", f->reference, "Reference of the extension order");
-  cmd->add_option("--by", f->by, "Who records it (default: the login name)");
+  AddLoginFlags(cmd, f->login);
   cmd->add_flag("--json", f->json, "Print JSON");
   cmd->callback([&run, f] {
     run = [f] {
@@ -222,7 +243,9 @@ void AddExtend(CLI::App& parent, std::function<int()>& run) {
       if (!to.ok()) return Fail("warrant extend", to.status(), 2);
       auto store = OpenWarrants(f->data, Access::kWrite);
       if (!store.ok()) return Fail("warrant extend", store.status(), 2);
-      const std::string by = f->by.empty() ? DefaultActor() : f->by;
+      auto who = LoginFor(f->data, f->login, access::Action::kWarrantManage);
+      if (!who.ok()) return Fail("warrant extend", who.status());
+      const std::string& by = who->name;
       auto w = AuditedChange(f->data, by, "warrant_extend", f->id,
                              {{"to_us", *to}, {"reference", f->reference}}, [&] {
                                return (*store)->Extend(f->id, *to, f->reference, by,
@@ -238,7 +261,8 @@ void AddEnd(CLI::App& parent, std::function<int()>& run) {
   auto* cmd = parent.add_subcommand(
       "end", "Record an early end: a new version valid until --at (default now)");
   struct Flags {
-    std::string data, id, at, reason, by;
+    std::string data, id, at, reason;
+    LoginFlags login;
     bool json = false;
   };
   auto f = std::make_shared<Flags>();
@@ -246,7 +270,7 @@ void AddEnd(CLI::App& parent, std::function<int()>& run) {
   cmd->add_option("--id", f->id, "Warrant id")->required();
   cmd->add_option("--at", f->at, "End (RFC 3339; default now)");
   cmd->add_option("--reason", f->reason, "Why it ends")->required();
-  cmd->add_option("--by", f->by, "Who records it (default: the login name)");
+  AddLoginFlags(cmd, f->login);
   cmd->add_flag("--json", f->json, "Print JSON");
   cmd->callback([&run, f] {
     run = [f] {
@@ -259,7 +283,9 @@ void AddEnd(CLI::App& parent, std::function<int()>& run) {
       }
       auto store = OpenWarrants(f->data, Access::kWrite);
       if (!store.ok()) return Fail("warrant end", store.status(), 2);
-      const std::string by = f->by.empty() ? DefaultActor() : f->by;
+      auto who = LoginFor(f->data, f->login, access::Action::kWarrantManage);
+      if (!who.ok()) return Fail("warrant end", who.status());
+      const std::string& by = who->name;
       auto w = AuditedChange(f->data, by, "warrant_end", f->id,
                              {{"at_us", at}, {"reason", f->reason}},
                              [&] { return (*store)->End(f->id, at, f->reason, by, now); });
@@ -273,9 +299,11 @@ void AddList(CLI::App& parent, std::function<int()>& run) {
   auto* cmd = parent.add_subcommand("list", "List warrants (their current versions)");
   struct Flags {
     std::string data, liid, team, at;
+    LoginFlags login;
     bool all = false, json = false;
   };
   auto f = std::make_shared<Flags>();
+  AddLoginFlags(cmd, f->login);
   cmd->add_option("--data", f->data, "Data directory")->required();
   cmd->add_option("--liid", f->liid, "Only this LIID");
   cmd->add_option("--team", f->team, "Only this team");
@@ -292,8 +320,14 @@ void AddList(CLI::App& parent, std::function<int()>& run) {
       }
       auto store = OpenWarrants(f->data, Access::kRead);
       if (!store.ok()) return Fail("warrant list", store.status(), 2);
+      auto who = LoginFor(f->data, f->login, std::nullopt);
+      if (!who.ok()) return Fail("warrant list", who.status());
       auto ws = (*store)->List(filter);
       if (!ws.ok()) return Fail("warrant list", ws.status());
+      std::erase_if(*ws, [&](const Warrant& w) { return !MaySee(*who, w); });
+      absl::Status recorded = RecordRead(f->data, *who, "warrant_list", "warrants",
+                                         {{"liid", f->liid}, {"team", f->team}, {"rows", ws->size()}});
+      if (!recorded.ok()) return Fail("warrant list", recorded);
       if (f->json) {
         nlohmann::ordered_json out = nlohmann::ordered_json::array();
         for (const Warrant& w : *ws) out.push_back(WarrantJson(w));
@@ -310,17 +344,28 @@ void AddShow(CLI::App& parent, std::function<int()>& run) {
   auto* cmd = parent.add_subcommand("show", "Show every version of a warrant, oldest first");
   struct Flags {
     std::string data, id;
+    LoginFlags login;
     bool json = false;
   };
   auto f = std::make_shared<Flags>();
   cmd->add_option("--data", f->data, "Data directory")->required();
   cmd->add_option("--id", f->id, "Warrant id")->required();
+  AddLoginFlags(cmd, f->login);
   cmd->add_flag("--json", f->json, "Print JSON");
   cmd->callback([&run, f] {
     run = [f] {
       auto store = OpenWarrants(f->data, Access::kRead);
       if (!store.ok()) return Fail("warrant show", store.status(), 2);
+      auto who = LoginFor(f->data, f->login, std::nullopt);
+      if (!who.ok()) return Fail("warrant show", who.status());
       auto vs = (*store)->Versions(f->id);
+      // Someone else's warrant reads as an unknown one: its existence is not for them.
+      if (vs.ok() && !vs->empty() && !MaySee(*who, vs->back())) {
+        vs = absl::NotFoundError(base::StrCat("warrants: no warrant ", f->id));
+      }
+      absl::Status recorded = RecordRead(f->data, *who, "warrant_show", "warrant:" + f->id,
+                                         {{"found", vs.ok()}});
+      if (!recorded.ok()) return Fail("warrant show", recorded);
       if (!vs.ok()) return Fail("warrant show", vs.status());
       if (f->json) {
         nlohmann::ordered_json out = nlohmann::ordered_json::array();
@@ -340,7 +385,8 @@ void AddImport(CLI::App& parent, std::function<int()>& run) {
       "Import the warrants of an ETSI TS 103 120 HI1Message (XML): new authorisations are added, "
       "a later end extends, an earlier end ends. All or nothing");
   struct Flags {
-    std::string data, team, file, by;
+    std::string data, team, file;
+    LoginFlags login;
     int retention_days = 0;
     bool json = false;
   };
@@ -349,7 +395,7 @@ void AddImport(CLI::App& parent, std::function<int()>& run) {
   cmd->add_option("--team", f->team, "The team the imported warrants belong to")->required();
   cmd->add_option("file", f->file, "The HI1Message XML file")->required();
   cmd->add_option("--retention-days", f->retention_days, "For new warrants (0: store default)");
-  cmd->add_option("--by", f->by, "Who imports (default: the login name)");
+  AddLoginFlags(cmd, f->login);
   cmd->add_flag("--json", f->json, "Print JSON");
   cmd->callback([&run, f] {
     run = [f] {
@@ -371,7 +417,9 @@ void AddImport(CLI::App& parent, std::function<int()>& run) {
       }
       auto store = OpenWarrants(f->data, Access::kCreate);
       if (!store.ok()) return Fail("warrant import", store.status(), 2);
-      const std::string by = f->by.empty() ? DefaultActor() : f->by;
+      auto who = LoginFor(f->data, f->login, access::Action::kWarrantManage);
+      if (!who.ok()) return Fail("warrant import", who.status());
+      const std::string& by = who->name;
       absl::StatusOr<std::vector<warrant::ImportOutcome>> outcomes = absl::UnknownError("not run");
       absl::Status audited = RunAudited(
           f->data,

@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -15,7 +16,9 @@
 
 #include "nlohmann/json.hpp"
 
+#include "access/user_store.h"
 #include "audit/audit_log.h"
+#include "base/time.h"
 #include "store/store.h"
 
 namespace tapvault::privileged {
@@ -44,8 +47,26 @@ class PrivilegedCliTest : public ::testing::Test {
     char tmpl[] = "/tmp/privileged_cli_XXXXXX";
     root_ = ::mkdtemp(tmpl);
     data_ = root_ / "data";
-    // List imports are recorded in the store's audit log: the store comes first.
+    // List imports are recorded in the store's audit log: the store comes first. Then the
+    // people: alice and bob administrators, carol an operator, each with an API token.
     ASSERT_TRUE(store::InitStore({.dir = data_.string()}).ok());
+    auto users = access::UserStore::Open(data_.string(), /*create=*/true);
+    ASSERT_TRUE(users.ok()) << users.status();
+    const int64_t now = base::Now().unix_us;
+    ASSERT_TRUE((*users)->Bootstrap("alice", "a password for the test", now).ok());
+    for (const char* who : {"bob", "carol"}) {
+      ASSERT_TRUE((*users)->AddUser(who, "", "a password for the test", "alice", now).ok());
+    }
+    ASSERT_TRUE((*users)->AppointSecondAdministrator("bob", "alice", now).ok());
+    auto req = (*users)->RequestGrant("carol", access::Grant::OfRole(access::Role::kOperator),
+                                      "alice", now);
+    ASSERT_TRUE(req.ok()) << req.status();
+    ASSERT_TRUE((*users)->ApproveGrant(*req, "bob", now).ok());
+    for (const char* who : {"alice", "bob", "carol"}) {
+      auto t = (*users)->CreateToken(who, "test", now + 86'400'000'000LL, "alice", now);
+      ASSERT_TRUE(t.ok()) << t.status();
+      tokens_[who] = t->token;
+    }
   }
   void TearDown() override { fs::remove_all(root_); }
 
@@ -55,7 +76,7 @@ class PrivilegedCliTest : public ::testing::Test {
     return p.string();
   }
 
-  // Runs `tapvault privileged ARGS...` with USER set to `user`.
+  // Runs `tapvault privileged ARGS...` as tapvault user `user` (their API token).
   Result Run(std::vector<std::string> args, const std::string& user = "alice") {
     const char* binary = std::getenv("TAPVAULT_BINARY");
     EXPECT_NE(binary, nullptr);
@@ -66,7 +87,7 @@ class PrivilegedCliTest : public ::testing::Test {
       int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       dup2(o, 1);
       dup2(e, 2);
-      setenv("USER", user.c_str(), 1);
+      setenv("TAPVAULT_TOKEN", tokens_[user].c_str(), 1);
       std::vector<char*> argv;
       std::string b = binary, p = "privileged";
       argv.push_back(b.data());
@@ -94,6 +115,7 @@ class PrivilegedCliTest : public ::testing::Test {
   }
 
   fs::path root_, data_;
+  std::map<std::string, std::string> tokens_;
 };
 
 TEST_F(PrivilegedCliTest, ImportPrintsTheVersionAndCheckFindsEveryNotation) {
@@ -204,10 +226,10 @@ TEST_F(PrivilegedCliTest, ALargeShrinkIsHeldAndNeedsAnotherAdministrator) {
   EXPECT_THAT(held.err, HasSubstr("privileged confirm --data"));
   // Still the old list in force.
   EXPECT_EQ(Run({"check", "--data", data_.string(), "+31610000077"}).Json()["match"], true);
-  Result same = Run({"confirm", "--data", data_.string(), "--version", "2", "--by", "alice"});
+  Result same = Run({"confirm", "--data", data_.string(), "--version", "2"}, "alice");
   EXPECT_EQ(same.code, 1);
   EXPECT_THAT(same.err, HasSubstr("four-eyes"));
-  Result other = Run({"confirm", "--data", data_.string(), "--version", "2", "--by", "bob"});
+  Result other = Run({"confirm", "--data", data_.string(), "--version", "2"}, "bob");
   ASSERT_EQ(other.code, 0) << other.err;
   EXPECT_EQ(other.Json()["status"], "active");
   EXPECT_EQ(other.Json()["confirmed_by"], "bob");
@@ -227,12 +249,12 @@ TEST_F(PrivilegedCliTest, RejectAndMaxShrink) {
   ASSERT_EQ(Run({"import", "--data", data_.string(), Write("a.csv", List(100))}).code, 0);
   Result held = Run({"import", "--data", data_.string(), Write("b.csv", List(10))});
   ASSERT_EQ(held.code, 3);
-  Result rej = Run({"reject", "--data", data_.string(), "--version", "2", "--by", "bob"});
+  Result rej = Run({"reject", "--data", data_.string(), "--version", "2"}, "bob");
   ASSERT_EQ(rej.code, 0) << rej.err;
   EXPECT_EQ(rej.Json()["status"], "rejected");
-  EXPECT_EQ(Run({"confirm", "--data", data_.string(), "--version", "2", "--by", "carol"}).code, 1);
+  EXPECT_EQ(Run({"confirm", "--data", data_.string(), "--version", "2"}, "carol").code, 1);
   Result allowed = Run({"import", "--data", data_.string(), Write("c.csv", List(40)),
-                        "--max-shrink", "0.75", "--by", "carol"});
+                        "--max-shrink", "0.75"}, "carol");
   ASSERT_EQ(allowed.code, 0) << allowed.err;
   EXPECT_EQ(allowed.Json()["status"], "active");
   EXPECT_EQ(allowed.Json()["base"], 1);

@@ -172,7 +172,9 @@ Stmt& Stmt::Check(int rc) {
 
 Stmt& Stmt::Bind(int i, int64_t v) { return Check(sqlite3_bind_int64(s_, i, v)); }
 Stmt& Stmt::Bind(int i, std::string_view v) {
-  return Check(sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+  // An empty view may have no data pointer, which SQLite would bind as NULL rather than ''.
+  return Check(sqlite3_bind_text64(s_, i, v.data() == nullptr ? "" : v.data(), v.size(),
+                                   SQLITE_TRANSIENT, SQLITE_UTF8));
 }
 Stmt& Stmt::BindBlob(int i, const void* data, size_t size) {
   // A zero-length blob is bound as an empty blob, not NULL.

@@ -124,6 +124,17 @@ TEST_F(SqliteTest, BlobsAndNullsRoundTrip) {
   EXPECT_TRUE((*q)->IsNull(0));
 }
 
+TEST_F(SqliteTest, AnEmptyViewIsTheEmptyStringNotNull) {
+  auto db = Db::Open(path_, Options(true));
+  ASSERT_TRUE(db.ok());
+  auto ins = (*db)->Prepare("INSERT INTO t(name, data) VALUES('e', ?1)", "insert");
+  ASSERT_TRUE((*ins)->Bind(1, std::string_view()).Run().ok());
+  auto q = (*db)->Prepare("SELECT data IS NULL, data = '' FROM t", "select");
+  ASSERT_TRUE(*(*q)->Step());
+  EXPECT_EQ((*q)->Int(0), 0);
+  EXPECT_EQ((*q)->Int(1), 1);
+}
+
 TEST_F(SqliteTest, ReadOnlyRefusesWrites) {
   ASSERT_TRUE(Db::Open(path_, Options(true)).ok());
   OpenOptions ro = Options(false);

@@ -31,28 +31,11 @@ TEST(ApiServe, LoginScopeAndAuditThroughTheServer) {
                          key + "' -out '" + crt + "' 2>/dev/null")
                             .c_str()),
             0);
-  ::setenv("TAPVAULT_PASSWORD", "a password for the test", 1);
-  auto user = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), "user");
-    args.push_back("--data");
-    args.push_back(data.string());
-    RunResult r = RunTapvault(args);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return r;
-  };
-  user({"bootstrap", "--name", "admin"});
-  user({"add", "--name", "admin-2", "--by", "admin"});
-  user({"second-admin", "--name", "admin-2", "--by", "admin"});
-  user({"add", "--name", "inv", "--by", "admin"});
-  for (auto [kind, what] : {std::pair{"--role", "investigator"}, std::pair{"--team", "team-a"}}) {
-    RunResult g = user({"grant", "--name", "inv", kind, what, "--by", "admin"});
-    user({"approve", "--request",
-          std::to_string(nlohmann::json::parse(g.out)["request"].get<uint64_t>()), "--by",
-          "admin-2"});
-  }
-  RunResult t = user({"token", "create", "--name", "inv", "--token-name", "t", "--by", "admin"});
-  const std::string token = t.out.substr(t.out.find("tvt_"), 47);
-  ::unsetenv("TAPVAULT_PASSWORD");
+  People people;
+  ASSERT_EQ(people.Setup(data.string(), {{"inv", {"investigator"}, {"team-a"}},
+                                         {"auditor", {"auditor"}, {}}}),
+            "");
+  const std::string token = people.Token("inv");
 
   std::ofstream(work / "tapvault.toml") << "[api]\nlisten = \"127.0.0.1:0\"\ncert = \"" << crt
                                         << "\"\nkey = \"" << key << "\"\n";
@@ -83,11 +66,11 @@ TEST(ApiServe, LoginScopeAndAuditThroughTheServer) {
 
   // A warrant added through the CLI: the API's scope follows within a second or so.
   const int64_t now = tapvault::base::Now().unix_us;
-  ASSERT_EQ(RunTapvault({"warrant", "add", "--data", data.string(), "--id", "W-1", "--liid", "L-1",
-                         "--target", "+31612345678", "--from",
-                         tapvault::base::FormatRfc3339({now - 86400LL * 1000000}), "--to",
-                         tapvault::base::FormatRfc3339({now + 86400LL * 1000000}), "--team",
-                         "team-a", "--by", "admin"})
+  ASSERT_EQ(people.As("admin", {"warrant", "add", "--data", data.string(), "--id", "W-1", "--liid",
+                                "L-1", "--target", "+31612345678", "--from",
+                                tapvault::base::FormatRfc3339({now - 86400LL * 1000000}), "--to",
+                                tapvault::base::FormatRfc3339({now + 86400LL * 1000000}), "--team",
+                                "team-a"})
                 .exit_code,
             0);
   EXPECT_TRUE(WaitUntil(
@@ -100,8 +83,8 @@ TEST(ApiServe, LoginScopeAndAuditThroughTheServer) {
   EXPECT_EQ(serve.Terminate(), 0);
 
   // Every authenticated request is in the audit log, with who asked.
-  RunResult q = RunTapvault({"audit", "query", "--data", data.string(), "--actor", "inv",
-                             "--format", "jsonl"});
+  RunResult q = people.As("auditor", {"audit", "query", "--data", data.string(), "--actor", "inv",
+                                      "--format", "jsonl"});
   ASSERT_EQ(q.exit_code, 0) << q.err;
   EXPECT_NE(q.out.find("api_request"), std::string::npos) << q.out;
   EXPECT_EQ(RunTapvault({"audit", "verify", "--data", data.string()}).exit_code, 0);

@@ -20,6 +20,7 @@
 #include <functional>
 #include <httplib.h>
 #include <iterator>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -216,11 +217,26 @@ struct RunResult {
   std::string out;
   std::string err;
 };
-inline RunResult RunTapvault(const std::vector<std::string>& args) {
+// `text` as one word for sh: single-quoted, with each ' written as '\''.
+inline std::string ShellWord(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// With extra environment variables, e.g. {{"TAPVAULT_TOKEN", t}}.
+inline RunResult RunTapvaultEnv(const std::vector<std::pair<std::string, std::string>>& env,
+                                const std::vector<std::string>& args) {
   fs::path dir = TempPath("tv_run_");
   fs::create_directories(dir);
-  std::string cmd = "'" + Binary() + "'";
-  for (const auto& a : args) cmd += " '" + a + "'";
+  std::string cmd;
+  if (!env.empty()) {
+    cmd = "env";
+    for (const auto& [k, v] : env) cmd += " " + k + "=" + ShellWord(v);
+    cmd += " ";
+  }
+  cmd += ShellWord(Binary());
+  for (const auto& a : args) cmd += " " + ShellWord(a);
   cmd += " >'" + (dir / "out").string() + "' 2>'" + (dir / "err").string() + "' </dev/null";
   int st = std::system(cmd.c_str());
   RunResult r;
@@ -231,6 +247,74 @@ inline RunResult RunTapvault(const std::vector<std::string>& args) {
   fs::remove_all(dir, ec);
   return r;
 }
+inline RunResult RunTapvault(const std::vector<std::string>& args) { return RunTapvaultEnv({}, args); }
+
+// The people of a test store, made through the CLI as an operator would: `user bootstrap` makes
+// the first administrator ("admin", with its first API token), who appoints the second
+// ("admin-2"); every other person gets their roles and teams asked for by the first and approved
+// by the second (four eyes), and an API token.
+// As(who, args) runs the binary as that person (TAPVAULT_TOKEN).
+struct Person {
+  std::string name;
+  std::vector<std::string> roles, teams;
+};
+class People {
+ public:
+  // "" when everything was made, else what failed (for ASSERT_EQ(people.Setup(...), "")).
+  // The two administrators are named `admin` and `second_admin`.
+  std::string Setup(const std::string& data, const std::vector<Person>& people,
+                    const std::string& admin = "admin", const std::string& second_admin = "admin-2") {
+    data_ = data;
+    const std::pair<std::string, std::string> pw{"TAPVAULT_NEW_PASSWORD", "a password for the test"};
+    RunResult boot = RunTapvaultEnv({pw}, {"user", "bootstrap", "--data", data, "--name", admin});
+    if (boot.exit_code != 0) return "bootstrap: " + boot.err;
+    auto j = nlohmann::json::parse(boot.out, nullptr, false);
+    if (!j.is_object() || !j.contains("token")) return "bootstrap printed no token: " + boot.out;
+    tokens_[admin] = j["token"].get<std::string>();
+    auto user = [&](const std::string& who, std::vector<std::string> args) -> RunResult {
+      args.insert(args.begin(), "user");
+      args.push_back("--data");
+      args.push_back(data);
+      return RunTapvaultEnv({pw, {"TAPVAULT_TOKEN", tokens_.at(who)}}, args);
+    };
+    std::string failed;
+    auto check = [&](const char* what, const RunResult& r) {
+      if (r.exit_code != 0 && failed.empty()) failed = std::string(what) + ": " + r.err;
+      return r;
+    };
+    auto token = [&](const std::string& name) {
+      RunResult t = check("token", user(admin, {"token", "create", "--name", name, "--token-name",
+                                                "test", "--expires", "1d"}));
+      auto tj = nlohmann::json::parse(t.out, nullptr, false);
+      if (tj.is_object() && tj.contains("token")) tokens_[name] = tj["token"].get<std::string>();
+    };
+    check("add second admin", user(admin, {"add", "--name", second_admin}));
+    check("second-admin", user(admin, {"second-admin", "--name", second_admin}));
+    token(second_admin);
+    auto grant = [&](const std::string& who, const char* kind, const std::string& what) {
+      RunResult r = check("grant", user(admin, {"grant", "--name", who, kind, what}));
+      auto rj = nlohmann::json::parse(r.out, nullptr, false);
+      if (!rj.is_object() || !rj.contains("request")) return;
+      check("approve", user(second_admin, {"approve", "--request",
+                                           std::to_string(rj["request"].get<uint64_t>())}));
+    };
+    for (const Person& p : people) {
+      check("add", user(admin, {"add", "--name", p.name}));
+      for (const std::string& r : p.roles) grant(p.name, "--role", r);
+      for (const std::string& t : p.teams) grant(p.name, "--team", t);
+      token(p.name);
+    }
+    return failed;
+  }
+  RunResult As(const std::string& who, const std::vector<std::string>& args) const {
+    return RunTapvaultEnv({{"TAPVAULT_TOKEN", Token(who)}}, args);
+  }
+  const std::string& Token(const std::string& who) const { return tokens_.at(who); }
+
+ private:
+  std::string data_;
+  std::map<std::string, std::string> tokens_;
+};
 
 }  // namespace tapvault::itest
 

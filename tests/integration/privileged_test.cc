@@ -108,45 +108,18 @@ class Privileged : public ::testing::Test {
   // Two administrators (four eyes), an investigator of team-a and one of team-b, prosecutors of
   // team-a; an API token each (TAPVAULT_TOKEN) for the commands that read and decide.
   void AddPeople() {
-    ::setenv("TAPVAULT_PASSWORD", "demo password for the test", 1);
-    auto user = [&](std::vector<std::string> args) {
-      args.insert(args.begin(), "user");
-      args.push_back("--data");
-      args.push_back(data_.string());
-      RunResult r = RunTapvault(args);
-      EXPECT_EQ(r.exit_code, 0) << args[1] << ": " << r.err;
-      return r;
-    };
-    user({"bootstrap", "--name", "admin"});
-    user({"add", "--name", "admin-2", "--by", "admin"});
-    user({"second-admin", "--name", "admin-2", "--by", "admin"});
-    auto grant = [&](const std::string& who, const char* kind, const std::string& what) {
-      RunResult r = user({"grant", "--name", who, kind, what, "--by", "admin"});
-      user({"approve", "--request",
-            std::to_string(nlohmann::json::parse(r.out)["request"].get<uint64_t>()), "--by",
-            "admin-2"});
-    };
-    for (auto [who, role, team] : {std::tuple{"j.jansen", "investigator", "team-a"},
-                                   std::tuple{"k.klaassen", "investigator", "team-b"},
-                                   std::tuple{"ovj-de-vries", "prosecutor", "team-a"},
-                                   std::tuple{"ovj-a", "prosecutor", "team-a"},
-                                   std::tuple{"ovj-b", "prosecutor", "team-a"}}) {
-      user({"add", "--name", who, "--by", "admin"});
-      grant(who, "--role", role);
-      grant(who, "--team", team);
-    }
-    for (const char* who : {"admin", "j.jansen", "k.klaassen", "ovj-de-vries", "ovj-a", "ovj-b"}) {
-      RunResult t = user({"token", "create", "--name", who, "--token-name", "test", "--by", "admin"});
-      tokens_[who] = t.out.substr(t.out.find("tvt_"), 47);
-    }
-    ::unsetenv("TAPVAULT_PASSWORD");
+    ASSERT_EQ(people_.Setup(data_.string(),
+                            {{"j.jansen", {"investigator"}, {"team-a"}},
+                             {"k.klaassen", {"investigator"}, {"team-b"}},
+                             {"ovj-de-vries", {"prosecutor"}, {"team-a"}},
+                             {"ovj-a", {"prosecutor"}, {"team-a"}},
+                             {"ovj-b", {"prosecutor"}, {"team-a"}},
+                             {"auditor", {"auditor"}, {}}}),
+              "");
   }
   // `tapvault ARGS...` as `who` (with that user's API token).
   RunResult As(const std::string& who, const std::vector<std::string>& args) {
-    ::setenv("TAPVAULT_TOKEN", tokens_.at(who).c_str(), 1);
-    RunResult r = RunTapvault(args);
-    ::unsetenv("TAPVAULT_TOKEN");
-    return r;
+    return people_.As(who, args);
   }
   void TearDown() override {
     if (serve_) serve_->Terminate();
@@ -156,17 +129,16 @@ class Privileged : public ::testing::Test {
   RunResult Import(const std::string& csv, const std::string& name, const std::string& by = "admin") {
     fs::path f = work_ / name;
     std::ofstream(f) << csv;
-    return RunTapvault({"privileged", "import", "--data", data_.string(), f.string(), "--source",
-                        "NOvA", "--by", by});
+    return As(by, {"privileged", "import", "--data", data_.string(), f.string(), "--source",
+                   "NOvA"});
   }
   // A warrant for `liid` valid from `from_s` to `to_s` seconds from now (team "team-a").
   RunResult Warrant(const std::string& liid, int64_t from_s = -86400, int64_t to_s = 30 * 86400) {
     const int64_t now = tapvault::base::Now().unix_us;
-    return RunTapvault({"warrant", "add", "--data", data_.string(), "--id", "W-" + liid, "--liid",
+    return As("admin", {"warrant", "add", "--data", data_.string(), "--id", "W-" + liid, "--liid",
                         liid, "--target", "+31612345678", "--from",
                         tapvault::base::FormatRfc3339({now + from_s * 1000000}), "--to",
-                        tapvault::base::FormatRfc3339({now + to_s * 1000000}), "--team", "team-a", "--by",
-                        "admin"});
+                        tapvault::base::FormatRfc3339({now + to_s * 1000000}), "--team", "team-a"});
   }
   // Warrants for every LIID of the scenario but those in skip_warrants_, then the server.
   void StartServe() {
@@ -209,7 +181,7 @@ class Privileged : public ::testing::Test {
 
   fs::path work_, data_;
   std::set<std::string> skip_warrants_;
-  std::map<std::string, std::string> tokens_;
+  People people_;
   std::unique_ptr<ServeProcess> serve_;
   nlohmann::json ready_;
 };
@@ -379,12 +351,105 @@ TEST_F(Privileged, WithoutAWarrantNothingBecomesReadable) {
 
   // Ended an hour ago: the call is outside it. The gate refuses at once, the server re-decides.
   const std::string at = tapvault::base::FormatRfc3339({tapvault::base::Now().unix_us - 3600LL * 1000000});
-  RunResult end = RunTapvault({"warrant", "end", "--data", data_.string(), "--id", "W-L-PLAIN",
-                               "--at", at, "--reason", "entered for the wrong number", "--by",
-                               "admin"});
+  RunResult end = As("admin", {"warrant", "end", "--data", data_.string(), "--id", "W-L-PLAIN",
+                               "--at", at, "--reason", "entered for the wrong number"});
   ASSERT_EQ(end.exit_code, 0) << end.err;
   EXPECT_EQ(As("j.jansen", {"comms", "read", "--data", data_.string(), "--comm", plain_id}).exit_code, 1);
   EXPECT_TRUE(WaitUntil([&] { return unassigned() == 1; }, 5000));
+}
+
+// What the law wants two people for, beyond privileged material: an export of content (two
+// prosecutors; the file is fetched once, by the one who asked, and named with its hash in the
+// audit log), a change of retention and the destruction of a range (two administrators). One
+// person alone changes nothing, and nobody approves their own request.
+TEST_F(Privileged, ExportRetentionAndRangeDestructionNeedASecondPerson) {
+  ASSERT_EQ(Import(kList, "nova.csv").exit_code, 0);
+  StartServe();
+  Feed();
+  const std::string d = data_.string();
+  const std::string plain = Id("L-PLAIN");
+  auto request_of = [](const RunResult& r) {
+    return std::to_string(nlohmann::json::parse(r.out)["request"].get<uint64_t>());
+  };
+  auto approve = [&](const std::string& who, const std::string& req) {
+    return As(who, {"approval", "approve", "--data", d, "--request", req});
+  };
+
+  // Export.
+  EXPECT_EQ(As("j.jansen", {"export", "request", "--data", d, "--comm", plain, "--reason", "x"})
+                .exit_code,
+            1)
+      << "investigators do not export";
+  RunResult asked = As("ovj-a", {"export", "request", "--data", d, "--comm", plain, "--reason",
+                                 "for the court file"});
+  ASSERT_EQ(asked.exit_code, 0) << asked.err;
+  const std::string req = request_of(asked);
+  const fs::path out = work_ / "export.bin";
+  auto fetch = [&](const std::string& who, const fs::path& file) {
+    return As(who, {"export", "fetch", "--data", d, "--request", req, "--out", file.string()});
+  };
+  EXPECT_EQ(fetch("ovj-a", out).exit_code, 1) << "not approved yet";
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_EQ(approve("ovj-a", req).exit_code, 1) << "not one's own request";
+  EXPECT_EQ(approve("j.jansen", req).exit_code, 1) << "an investigator does not approve exports";
+  EXPECT_EQ(approve("admin-2", req).exit_code, 1) << "nor does an administrator";
+  RunResult approved = approve("ovj-b", req);
+  ASSERT_EQ(approved.exit_code, 0) << approved.err;
+  EXPECT_EQ(nlohmann::json::parse(approved.out)["status"], "approved");
+  EXPECT_EQ(fetch("ovj-b", work_ / "other.bin").exit_code, 1) << "only the requester fetches";
+  RunResult fetched = fetch("ovj-a", out);
+  ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
+  const nlohmann::json manifest = nlohmann::json::parse(fetched.out);
+  RunResult read = As("ovj-a", {"comms", "read", "--data", d, "--comm", plain});
+  ASSERT_EQ(read.exit_code, 0) << read.err;
+  EXPECT_GT(read.out.size(), 200u);
+  EXPECT_EQ(Slurp(out), read.out) << "the export is the content the gate gives";
+  EXPECT_EQ(manifest["bytes"].get<size_t>(), read.out.size());
+  EXPECT_EQ(fs::status(out).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(fetch("ovj-a", work_ / "again.bin").exit_code, 1) << "an approval is used once";
+  RunResult exports = As("auditor", {"audit", "query", "--data", d, "--action", "export",
+                                     "--outcome", "ok", "--format", "jsonl"});
+  ASSERT_EQ(exports.exit_code, 0) << exports.err;
+  const nlohmann::json logged = nlohmann::json::parse(exports.out.substr(0, exports.out.find('\n')));
+  EXPECT_EQ(logged["actor"], "ovj-a");
+  EXPECT_EQ(logged["detail"]["sha256"], manifest["sha256"]);
+  EXPECT_EQ(logged["detail"]["file"], out.string());
+
+  // Retention.
+  RunResult ret = As("admin", {"retention", "--data", d, "--liid", "L-RETRO", "--days", "30",
+                               "--reason", "the prosecutor's instruction"});
+  ASSERT_EQ(ret.exit_code, 0) << ret.err;
+  EXPECT_EQ(As("ovj-a", {"retention", "--data", d, "--liid", "L-RETRO", "--days", "1", "--reason",
+                         "x"})
+                .exit_code,
+            1)
+      << "retention is the administrators'";
+  EXPECT_EQ(approve("admin", request_of(ret)).exit_code, 1) << "not one's own request";
+  RunResult set = approve("admin-2", request_of(ret));
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_EQ(nlohmann::json::parse(set.out)["status"], "executed");
+  EXPECT_EQ(nlohmann::json::parse(set.out)["result"]["days"], 30);
+
+  // Destruction of a communication by order: nothing happens before the second person.
+  RunResult destroy = As("admin", {"destroy", "--data", d, "--comm", plain, "--order",
+                                   "RC-2026-0077", "--reason", "court order"});
+  ASSERT_EQ(destroy.exit_code, 0) << destroy.err;
+  EXPECT_EQ(Read("L-PLAIN").exit_code, 0) << "one administrator alone destroys nothing";
+  EXPECT_EQ(approve("admin", request_of(destroy)).exit_code, 1);
+  RunResult rejected = As("admin-2", {"approval", "reject", "--data", d, "--request",
+                                      request_of(destroy), "--reason", "wrong order number"});
+  ASSERT_EQ(rejected.exit_code, 0) << rejected.err;
+  EXPECT_EQ(approve("admin-2", request_of(destroy)).exit_code, 1) << "rejected is final";
+  EXPECT_EQ(Read("L-PLAIN").exit_code, 0);
+  RunResult again = As("admin", {"destroy", "--data", d, "--comm", plain, "--order",
+                                 "RC-2026-0078", "--reason", "court order"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  RunResult destroyed = approve("admin-2", request_of(again));
+  ASSERT_EQ(destroyed.exit_code, 0) << destroyed.err;
+  EXPECT_EQ(nlohmann::json::parse(destroyed.out)["status"], "executed");
+  EXPECT_EQ(Read("L-PLAIN").exit_code, 1) << "destroyed";
+  EXPECT_EQ(Comms()["L-PLAIN"]["state"], "destroyed");
 }
 
 // The list can be delivered before the first start: serve then makes its store beside it.
@@ -396,7 +461,7 @@ TEST(PrivilegedFirstStart, AListImportNeedsTheStoreForItsAuditRecord) {
   fs::create_directories(data);
   std::ofstream(work / "list.csv") << kList;
   RunResult imported = RunTapvault({"privileged", "import", "--data", data.string(),
-                                    (work / "list.csv").string(), "--by", "admin"});
+                                    (work / "list.csv").string()});
   EXPECT_NE(imported.exit_code, 0);
   EXPECT_NE(imported.err.find("no store"), std::string::npos) << imported.err;
   EXPECT_TRUE(fs::is_empty(data));

@@ -32,20 +32,31 @@ class WarrantCliTest : public ::testing::Test {
     dir_ = itest::TempPath("warrant_cli_");
     // Warrant changes are recorded in the store's audit log: the store comes first.
     ASSERT_EQ(itest::RunTapvault({"init", "--data", dir_.string()}).exit_code, 0);
+    // alice and bob administer; the auditor reads the audit log.
+    ASSERT_EQ(people_.Setup(dir_.string(), {{"auditor", {"auditor"}, {}}}, "alice", "bob"), "");
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // Runs `tapvault warrant ARGS...`.
+  // Runs `tapvault warrant ARGS...` as alice, or as `--by WHO` when ARGS name one (the flag is
+  // taken out: it is the login that names who acts).
   Result Run(std::vector<std::string> args) {
+    std::string who = "alice";
+    for (size_t i = 0; i + 1 < args.size(); ++i) {
+      if (args[i] == "--by") {
+        who = args[i + 1];
+        args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
+        break;
+      }
+    }
     args.insert(args.begin(), "warrant");
-    itest::RunResult run = itest::RunTapvault(args);
+    itest::RunResult run = people_.As(who, args);
     return {run.exit_code, run.out, run.err};
   }
 
   // The audit log's entries of one action, as JSON lines.
   std::vector<nlohmann::json> Audit(const std::string& action) {
-    itest::RunResult q = itest::RunTapvault({"audit", "query", "--data", Data(), "--action", action,
-                                             "--format", "jsonl"});
+    itest::RunResult q = people_.As("auditor", {"audit", "query", "--data", Data(), "--action",
+                                                action, "--format", "jsonl"});
     EXPECT_EQ(q.exit_code, 0) << q.err;
     std::vector<nlohmann::json> out;
     std::istringstream lines(q.out);
@@ -57,6 +68,7 @@ class WarrantCliTest : public ::testing::Test {
 
   std::string Data() const { return dir_.string(); }
   fs::path dir_;
+  itest::People people_;
 };
 
 TEST_F(WarrantCliTest, AddExtendEndShowList) {
