@@ -38,7 +38,7 @@ std::string ApprovalPath(std::string_view dir) {
 
 bool IsApprovalAction(std::string_view action) {
   return action == kActionDestroyRange || action == kActionRetentionChange ||
-         action == kActionExport;
+         action == kActionExport || action == kActionConfigChange;
 }
 
 std::string_view StateName(State state) {
@@ -77,7 +77,7 @@ constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value NOT NULL);
 CREATE TABLE IF NOT EXISTS requests(
   id INTEGER PRIMARY KEY CHECK(id >= 1),
-  action TEXT NOT NULL CHECK(action IN ('destroy_range', 'retention_change', 'export')),
+  action TEXT NOT NULL CHECK(action IN ('destroy_range', 'retention_change', 'export', 'config_change')),
   object TEXT NOT NULL CHECK(length(CAST(object AS BLOB)) BETWEEN 1 AND 256),
   params TEXT NOT NULL CHECK(json_valid(params) AND json_type(params) = 'object'),
   reason TEXT NOT NULL CHECK(reason != ''),
@@ -359,7 +359,7 @@ absl::StatusOr<uint64_t> ApprovalStore::Submit(std::string_view action, std::str
                                                int64_t ttl_us) {
   if (!IsApprovalAction(action)) {
     return Invalid(
-        base::StrCat("unknown action '", action, "' (destroy_range, retention_change or export)"));
+        base::StrCat("unknown action '", action, "' (destroy_range, retention_change, export or config_change)"));
   }
   RETURN_IF_ERROR(CheckText("object", object, kMaxObjectBytes));
   if (!params.is_object()) return Invalid("params must be a JSON object");

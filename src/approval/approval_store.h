@@ -1,6 +1,6 @@
 // ApprovalStore: the four-eyes requests of a store directory, in DIR/approvals.db (SQLite, WAL,
 // synchronous=FULL, mode 0600). An action that needs four eyes (destroy_range, retention_change,
-// export) is first submitted as a request saying exactly what will be done (action, object,
+// export, config_change) is first submitted as a request saying exactly what will be done (action, object,
 // params); a second, different person approves it; only then is it carried out, once, and its
 // outcome recorded. Requests and their events are immutable: SQLite triggers refuse any UPDATE or
 // DELETE and admit only the next event of a request in an allowed transition, whoever writes the
@@ -58,6 +58,8 @@ std::string ApprovalPath(std::string_view dir);
 inline constexpr std::string_view kActionDestroyRange = "destroy_range";
 inline constexpr std::string_view kActionRetentionChange = "retention_change";
 inline constexpr std::string_view kActionExport = "export";
+// A configuration change that weakens a safeguard (switching a four-eyes policy off).
+inline constexpr std::string_view kActionConfigChange = "config_change";
 bool IsApprovalAction(std::string_view action);
 
 inline constexpr int64_t kDefaultTtlUs = int64_t{7} * 24 * 3600 * 1'000'000;  // 7 days

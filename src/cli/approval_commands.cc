@@ -1,5 +1,5 @@
-// The four-eyes commands: `destroy` (a range or a whole case), `retention` and `export request`
-// only ask; a second, different person whose roles allow the same action approves with
+// The four-eyes commands: `destroy` (a range or a whole case), `retention`, `export request` and
+// switching a four-eyes policy off (`privileged policy ... off`, decision_commands.cc) only ask; a second, different person whose roles allow the same action approves with
 // `approval approve`, which carries out destroy and retention at once, and lets the requester of
 // an export fetch its file once (`export fetch`). The requests and their history are
 // approval/ApprovalStore's (DIR/approvals.db); who may take part is access/'s; every step is in
@@ -34,6 +34,11 @@ namespace {
 constexpr const char* kDestroy = "destroy_range";
 constexpr const char* kRetention = "retention_change";
 constexpr const char* kExport = "export";
+constexpr const char* kConfig = "config_change";
+// The settings a config_change request may change (the decision policy's four-eyes switches).
+bool IsFourEyesSetting(const std::string& key) {
+  return key == "release_four_eyes" || key == "confirm_four_eyes";
+}
 
 absl::StatusOr<int64_t> ParseTime(const std::string& flag, const std::string& text) {
   auto t = base::ParseRfc3339(text);
@@ -63,6 +68,7 @@ absl::StatusOr<std::unique_ptr<approval::ApprovalStore>> OpenApprovals(const std
 access::Action ActionOf(const std::string& name) {
   if (name == kDestroy) return access::Action::kDestroyRange;
   if (name == kRetention) return access::Action::kRetentionChange;
+  if (name == kConfig) return access::Action::kConfigChange;
   return access::Action::kExport;
 }
 
@@ -84,8 +90,9 @@ absl::Status MayTakePart(const std::string& dir, const access::Principal& who,
   return may;
 }
 
-// Asks for `action` on `object` as the logged-in user; prints the pending request.
-int Ask(const std::string& cmd, const std::string& dir, const access::Principal& who,
+}  // namespace
+
+int AskForApproval(const std::string& cmd, const std::string& dir, const access::Principal& who,
         const char* action, const std::string& object, const nlohmann::json& params,
         const std::string& reason) {
   uint64_t id = 0;
@@ -112,6 +119,8 @@ int Ask(const std::string& cmd, const std::string& dir, const access::Principal&
   return 0;
 }
 
+namespace {
+
 absl::StatusOr<store::DestroyOrder> DestroyOrderOf(const approval::Request& r) {
   const nlohmann::json& p = r.params;
   store::DestroyOrder o;
@@ -137,6 +146,15 @@ absl::StatusOr<nlohmann::json> Execute(const std::string& dir, const approval::R
     return nlohmann::json::parse(store::DestroyResultJson(d));
   }
   ASSIGN_OR_RETURN(auto catalog, store::SqliteCatalog::Open(store::CatalogPath(dir), false));
+  if (r.action == kConfig) {
+    const std::string key = r.params.value("key", "");
+    const std::string value = r.params.value("value", "");
+    if (!IsFourEyesSetting(key) || (value != "on" && value != "off")) {
+      return absl::DataLossError(base::StrCat("approval ", r.id, ": parameters unreadable"));
+    }
+    RETURN_IF_ERROR(catalog->SetMeta(key, value));
+    return nlohmann::json{{"key", key}, {"value", value}};
+  }
   const std::string liid = r.params.value("liid", "");
   const int64_t days = r.params.value("days", int64_t{-1});
   if (liid.empty() || days < 0) {
@@ -188,7 +206,7 @@ void AddDestroy(CLI::App& app, std::function<int()>& run) {
       }
       auto who = LoginFor(f->data, f->login, access::Action::kDestroyRange);
       if (!who.ok()) return Fail("destroy", who.status());
-      return Ask("destroy", f->data, *who, kDestroy, object, params, f->reason);
+      return AskForApproval("destroy", f->data, *who, kDestroy, object, params, f->reason);
     };
   });
 }
@@ -213,7 +231,7 @@ void AddRetention(CLI::App& app, std::function<int()>& run) {
       if (f->days < 0) return Fail("retention", absl::InvalidArgumentError("--days must be >= 0"), 2);
       auto who = LoginFor(f->data, f->login, access::Action::kRetentionChange);
       if (!who.ok()) return Fail("retention", who.status());
-      return Ask("retention", f->data, *who, kRetention, "liid:" + f->liid,
+      return AskForApproval("retention", f->data, *who, kRetention, "liid:" + f->liid,
                  {{"liid", f->liid}, {"days", f->days}}, f->reason);
     };
   });
@@ -245,7 +263,7 @@ void AddExport(CLI::App& app, std::function<int()>& run) {
         absl::Status may =
             AuthorizeOnComm(f->data, *who, access::Action::kExport, f->comm, **audit);
         if (!may.ok()) return Fail("export request", may);
-        return Ask("export request", f->data, *who, kExport, CommObject(f->comm),
+        return AskForApproval("export request", f->data, *who, kExport, CommObject(f->comm),
                    {{"comm", f->comm}}, f->reason);
       };
     });
@@ -348,8 +366,8 @@ void AddExport(CLI::App& app, std::function<int()>& run) {
 
 void AddApproval(CLI::App& app, std::function<int()>& run) {
   auto* cmd = app.add_subcommand(
-      "approval", "Four-eyes requests (destroy, retention, export): list, show, approve, reject, "
-                  "withdraw");
+      "approval", "Four-eyes requests (destroy, retention, export, switching a four-eyes policy "
+                  "off): list, show, approve, reject, withdraw");
   cmd->require_subcommand(1);
   {
     auto* list = cmd->add_subcommand("list", "Requests the logged-in user may take part in (JSON)");
@@ -412,7 +430,8 @@ void AddApproval(CLI::App& app, std::function<int()>& run) {
     const char* help =
         verb == Verb::kShow ? "One request with its history (JSON)"
         : verb == Verb::kApprove
-            ? "Approve another person's request (destroy and retention are carried out at once)"
+            ? "Approve another person's request (destroy, retention and policy changes are "
+              "carried out at once)"
         : verb == Verb::kReject ? "Refuse another person's pending request"
                                 : "Take back one's own request";
     auto* sub = cmd->add_subcommand(name, help);

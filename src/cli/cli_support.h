@@ -80,6 +80,14 @@ absl::StatusOr<access::Principal> CliLogin(const std::string& dir, const LoginFl
 absl::StatusOr<access::Principal> LoginFor(const std::string& dir, const LoginFlags& flags,
                                            std::optional<access::Action> action);
 
+// Four eyes (approval_commands.cc): records a request by `who` for `action` ("destroy_range",
+// "retention_change", "export", "config_change") on `object` with exactly what is to be done
+// (`params`) in DIR/approvals.db, audited; prints it and how a second person approves it.
+// Returns the exit code (0: asked).
+int AskForApproval(const std::string& cmd, const std::string& dir, const access::Principal& who,
+                   const char* action, const std::string& object, const nlohmann::json& params,
+                   const std::string& reason);
+
 // Prosecutors keep access to a case this long after its warrant ends when the warrant names no
 // retention of its own.
 inline constexpr int kDefaultRetentionDays = 180;

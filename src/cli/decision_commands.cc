@@ -183,7 +183,7 @@ void AddPrivilegedOversightCommands(CLI::App& app, std::function<int()>& run) {
       "report", "Oversight figures for a period (bar association, auditors): recognised, blocked, "
                 "destroyed, released, time to destruction, queues; counts only");
   struct Flags {
-    std::string data, from, to, release_four_eyes, confirm_four_eyes;
+    std::string data, from, to, release_four_eyes, confirm_four_eyes, reason;
     LoginFlags login;
   };
   auto f = std::make_shared<Flags>();
@@ -209,12 +209,14 @@ void AddPrivilegedOversightCommands(CLI::App& app, std::function<int()>& run) {
   });
   auto* policy = privileged->add_subcommand(
       "policy", "Show or set the decision policy: whether releasing a privileged communication, "
-                "and confirming its destruction, need a second person (both default on)");
+                "and confirming its destruction, need a second person (both default on; "
+                "switching one off needs a second person too: `approval approve`)");
   policy->add_option("--data", f->data, "Store directory")->required();
   policy->add_option("--release-four-eyes", f->release_four_eyes, "on or off")
       ->check(CLI::IsMember({"on", "off"}));
   policy->add_option("--confirm-four-eyes", f->confirm_four_eyes, "on or off")
       ->check(CLI::IsMember({"on", "off"}));
+  policy->add_option("--reason", f->reason, "Why (required to switch a safeguard off)");
   AddLoginFlags(policy, f->login);
   policy->callback([&run, f] {
     run = [f] {
@@ -230,6 +232,21 @@ void AddPrivilegedOversightCommands(CLI::App& app, std::function<int()>& run) {
       for (auto [key, value] : {std::pair{"release_four_eyes", &f->release_four_eyes},
                                 std::pair{"confirm_four_eyes", &f->confirm_four_eyes}}) {
         if (value->empty()) continue;
+        if (*value == "off") {
+          // Switching a four-eyes safeguard off is itself a four-eyes change: one person alone
+          // could otherwise take the second person out of every destruction.
+          if (f->reason.empty()) {
+            return Fail("privileged policy",
+                        absl::InvalidArgumentError("switching four eyes off needs --reason"), 2);
+          }
+          auto who = LoginFor(f->data, f->login, access::Action::kConfigChange);
+          if (!who.ok()) return Fail("privileged policy", who.status());
+          int rc = AskForApproval("privileged policy", f->data, *who, "config_change",
+                                  base::StrCat("policy:", key), {{"key", key}, {"value", "off"}},
+                                  f->reason);
+          if (rc != 0) return rc;
+          continue;
+        }
         absl::Status s = RunAudited(
             f->data,
             {.actor = by, .action = "config_change",

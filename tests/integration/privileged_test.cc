@@ -452,6 +452,42 @@ TEST_F(Privileged, ExportRetentionAndRangeDestructionNeedASecondPerson) {
   EXPECT_EQ(Comms()["L-PLAIN"]["state"], "destroyed");
 }
 
+// One administrator alone cannot take the second person out of decisions: switching a
+// four-eyes policy off waits for a second administrator; switching it on is at once.
+TEST_F(Privileged, SwitchingFourEyesOffNeedsASecondPerson) {
+  const std::string d = data_.string();
+  auto policy = [&]() {
+    RunResult r = RunTapvault({"privileged", "policy", "--data", d});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(r.out);
+  };
+  EXPECT_EQ(policy()["confirm_four_eyes"], true);
+  EXPECT_EQ(As("admin", {"privileged", "policy", "--data", d, "--confirm-four-eyes", "off"})
+                .exit_code,
+            2)
+      << "a reason is required";
+  EXPECT_EQ(As("j.jansen", {"privileged", "policy", "--data", d, "--confirm-four-eyes", "off",
+                            "--reason", "x"})
+                .exit_code,
+            1)
+      << "investigators change no configuration";
+  RunResult asked = As("admin", {"privileged", "policy", "--data", d, "--confirm-four-eyes", "off",
+                                 "--reason", "single prosecutor on duty this weekend"});
+  ASSERT_EQ(asked.exit_code, 0) << asked.err;
+  EXPECT_EQ(policy()["confirm_four_eyes"], true) << "nothing changes before the second person";
+  // The request, then the policy as it still stands.
+  const std::string req = std::to_string(
+      nlohmann::json::parse(asked.out.substr(0, asked.out.find('\n')))["request"].get<uint64_t>());
+  EXPECT_EQ(As("admin", {"approval", "approve", "--data", d, "--request", req}).exit_code, 1);
+  RunResult approved = As("admin-2", {"approval", "approve", "--data", d, "--request", req});
+  ASSERT_EQ(approved.exit_code, 0) << approved.err;
+  EXPECT_EQ(policy()["confirm_four_eyes"], false);
+  EXPECT_EQ(policy()["release_four_eyes"], true);
+  RunResult on = As("admin", {"privileged", "policy", "--data", d, "--confirm-four-eyes", "on"});
+  ASSERT_EQ(on.exit_code, 0) << on.err;
+  EXPECT_EQ(policy()["confirm_four_eyes"], true);
+}
+
 // The list can be delivered before the first start: serve then makes its store beside it.
 // A list import is recorded in the store's audit log, so it needs the store: in a directory
 // without one it is refused and leaves nothing behind; `serve` still refuses anything else there.
