@@ -294,7 +294,11 @@ class ApiServer::Impl {
   Visibility See(const Principal& p, const store::CommRow& c, Action a,
                  const warrant::WarrantIndex& index, int64_t now) const;
   // The communication `id` as the gate lists it (nullopt when unknown), recorded by the gate.
-  absl::StatusOr<std::optional<gate::Listed>> LookupComm(uint64_t id, const gate::Reader& r);
+  // One communication through the gate, with the caller's scope applied there (the audit record
+  // names it only when it is shown): page.scanned says whether it exists, page.rows whether the
+  // caller may see it.
+  absl::StatusOr<gate::ListPage> LookupComm(uint64_t id, const gate::Reader& r,
+                                            const gate::ListOptions& scope);
   // Looks up, checks visibility (404), audits. The comm when the handler may go on.
   std::optional<gate::Listed> VisibleComm(Ctx& ctx, Action permission, Visibility* vis);
   absl::StatusOr<std::vector<store::ContentReader::Record>> ReadContent(Ctx& ctx, uint64_t id,
@@ -685,14 +689,12 @@ ApiServer::Impl::Visibility ApiServer::Impl::See(const Principal& p, const store
   return Visibility{};
 }
 
-absl::StatusOr<std::optional<gate::Listed>> ApiServer::Impl::LookupComm(uint64_t id,
-                                                                       const gate::Reader& r) {
+absl::StatusOr<gate::ListPage> ApiServer::Impl::LookupComm(uint64_t id, const gate::Reader& r,
+                                                           const gate::ListOptions& scope) {
   store::CommFilter f;
   f.comm_id = id;
   absl::MutexLock lock(&gate_mu_);
-  ASSIGN_OR_RETURN(std::vector<gate::Listed> rows, gate_->ListComms(f, r));
-  if (rows.empty()) return std::optional<gate::Listed>();
-  return std::optional<gate::Listed>(std::move(rows.front()));
+  return gate_->ListVisible(f, r, scope);
 }
 
 std::optional<gate::Listed> ApiServer::Impl::VisibleComm(Ctx& ctx, Action permission,
@@ -701,7 +703,14 @@ std::optional<gate::Listed> ApiServer::Impl::VisibleComm(Ctx& ctx, Action permis
   const std::string object = base::StrCat("comm:", id);
   if (!RequireRoleFor(ctx, permission, object)) return std::nullopt;
   const Principal& p = *ctx.principal;
-  auto comm = LookupComm(id, ReaderOf(p, ActingRole(p, permission)));
+  std::shared_ptr<const warrant::WarrantIndex> index = options_.warrants();
+  const int64_t now = Now();
+  auto comm = LookupComm(id, ReaderOf(p, ActingRole(p, permission)),
+                         {.visible = [&](const store::CommRow& c) {
+                           if (index == nullptr) return false;
+                           *vis = See(p, c, permission, *index, now);
+                           return vis->visible;
+                         }});
   if (!comm.ok()) {
     // The gate could not record the lookup (or the catalog failed): nothing is answered.
     if (Audit(ctx, permission, object, false, comm.status().message())) {
@@ -709,14 +718,11 @@ std::optional<gate::Listed> ApiServer::Impl::VisibleComm(Ctx& ctx, Action permis
     }
     return std::nullopt;
   }
-  std::shared_ptr<const warrant::WarrantIndex> index = options_.warrants();
-  if (comm->has_value() && index != nullptr) {
-    *vis = See(p, (*comm)->comm, permission, *index, Now());
-  }
-  if (!vis->visible) {
+  if (comm->rows.empty()) {
+    *vis = Visibility{};
     // Unknown and not visible look the same to the caller; the audit log tells them apart.
     if (Audit(ctx, permission, object, false,
-              comm->has_value() ? "not visible: no warrant of the caller's teams covers it"
+              comm->scanned > 0 ? "not visible: no warrant of the caller's teams covers it"
                                 : "unknown communication")) {
       SetError(ctx.res, 404, "no such communication");
     }
@@ -726,7 +732,7 @@ std::optional<gate::Listed> ApiServer::Impl::VisibleComm(Ctx& ctx, Action permis
              {{"warrant", vis->warrant_id}, {"team", vis->team}, {"as", vis->role}})) {
     return std::nullopt;
   }
-  return std::move(**comm);
+  return std::move(comm->rows.front());
 }
 
 absl::StatusOr<std::vector<store::ContentReader::Record>> ApiServer::Impl::ReadContent(
@@ -1037,7 +1043,8 @@ void ApiServer::Impl::ListComms(Ctx& ctx) {
   const int64_t now = Now();
   const gate::Reader reader = ReaderOf(p, ActingRole(p, perm));
 
-  // Page through the catalog, keeping only what the caller may see; bounded work per request.
+  // Page through the catalog, keeping only what the caller may see (decided inside the gate, so
+  // that its audit record names exactly what is shown); bounded work per request.
   ojson items = ojson::array();
   uint64_t cursor = f.after_id;
   bool exhausted = false;
@@ -1045,23 +1052,24 @@ void ApiServer::Impl::ListComms(Ctx& ctx) {
     store::CommFilter pf = f;
     pf.after_id = cursor;
     pf.limit = options_.scan_page;
-    absl::StatusOr<std::vector<gate::Listed>> rows;
+    std::vector<Visibility> seen;
+    absl::StatusOr<gate::ListPage> rows;
     {
       absl::MutexLock lock(&gate_mu_);
-      rows = gate_->ListComms(pf, reader);
+      rows = gate_->ListVisible(pf, reader,
+                                {.visible =
+                                     [&](const store::CommRow& c) {
+                                       if (index == nullptr) return false;
+                                       Visibility v = See(p, c, perm, *index, now);
+                                       if (v.visible) seen.push_back(v);
+                                       return v.visible;
+                                     },
+                                 .max_rows = static_cast<size_t>(limit - items.size())});
     }
     if (!rows.ok()) return Fail(ctx, rows.status());
-    size_t used = 0;
-    for (const gate::Listed& l : *rows) {
-      ++used;
-      cursor = l.comm.id;
-      if (index == nullptr) continue;
-      Visibility v = See(p, l.comm, perm, *index, now);
-      if (!v.visible) continue;
-      items.push_back(CommJson(l, v));
-      if (items.size() >= limit) break;
-    }
-    if (used == rows->size() && rows->size() < options_.scan_page) {
+    for (size_t i = 0; i < rows->rows.size(); ++i) items.push_back(CommJson(rows->rows[i], seen[i]));
+    if (rows->scanned > 0) cursor = rows->last_scanned_id;
+    if (!rows->stopped_at_max && rows->scanned < options_.scan_page) {
       exhausted = true;
       break;
     }

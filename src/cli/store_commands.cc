@@ -128,16 +128,20 @@ void AddCommsCommand(CLI::App& app, std::function<int()>& run) {
       }
       filter.after_id = f->after;
       filter.limit = f->limit;
-      auto comms = gate->gate->ListComms(
-          filter, {.who = who->name, .role = access::ActingRole(*who, action), .purpose = "cli"});
-      if (!comms.ok()) return Fail("comms list", comms.status());
       const int64_t now = base::Now().unix_us;
+      // Only what this person's warrants and teams cover (unassigned records never), decided
+      // inside the gate so that the audit record names exactly what is shown.
+      auto visible = [&](const store::CommRow& c) {
+        access::CommAccess ca = access::CommScope(**warrants, *who, action, c.liid, c.start_us,
+                                                  now, kDefaultRetentionDays);
+        return access::Authorize(*who, action, ca.scope).ok();
+      };
+      auto comms = gate->gate->ListVisible(
+          filter, {.who = who->name, .role = access::ActingRole(*who, action), .purpose = "cli"},
+          {.visible = visible});
+      if (!comms.ok()) return Fail("comms list", comms.status());
       nlohmann::ordered_json out = nlohmann::ordered_json::array();
-      for (const gate::Listed& listed : *comms) {
-        // Only what this person's warrants and teams cover; unassigned records never.
-        access::CommAccess ca = access::CommScope(**warrants, *who, action, listed.comm.liid,
-                                                  listed.comm.start_us, now, kDefaultRetentionDays);
-        if (!access::Authorize(*who, action, ca.scope).ok()) continue;
+      for (const gate::Listed& listed : comms->rows) {
         const store::CommRow& c = listed.comm;
         nlohmann::ordered_json j;
         j["id"] = c.id;

@@ -112,15 +112,27 @@ absl::StatusOr<std::vector<store::ContentReader::Record>> ReadGate::ReadComm(uin
   return records;
 }
 
-absl::StatusOr<std::vector<Listed>> ReadGate::ListComms(const store::CommFilter& filter,
-                                                        const Reader& reader) {
+absl::StatusOr<ListPage> ReadGate::ListVisible(const store::CommFilter& filter,
+                                                const Reader& reader, const ListOptions& options) {
   ASSIGN_OR_RETURN(auto rows, catalog_->ListComms(filter));
+  ListPage page;
+  std::vector<store::CommRow> shown;
+  for (store::CommRow& row : rows) {
+    if (options.max_rows != 0 && shown.size() >= options.max_rows) {
+      page.stopped_at_max = true;
+      break;
+    }
+    ++page.scanned;
+    page.last_scanned_id = row.id;
+    if (!options.visible || options.visible(row)) shown.push_back(std::move(row));
+  }
   // On record before any row leaves the gate, with the ids it shows so that "all access to one
   // communication" finds listings too (up to kListedIdsRecorded of them; the filter says the rest).
   nlohmann::json detail = FilterJson(filter);
-  detail["rows"] = rows.size();
+  detail["rows"] = shown.size();
+  detail["scanned"] = page.scanned;
   nlohmann::json ids = nlohmann::json::array();
-  for (size_t i = 0; i < rows.size() && i < kListedIdsRecorded; ++i) ids.push_back(rows[i].id);
+  for (size_t i = 0; i < shown.size() && i < kListedIdsRecorded; ++i) ids.push_back(shown[i].id);
   detail["ids"] = std::move(ids);
   // A listing by party is a search for a person: auditors ask for those apart.
   const char* action = filter.party ? "search" : "read_metadata";
@@ -130,9 +142,8 @@ absl::StatusOr<std::vector<Listed>> ReadGate::ListComms(const store::CommFilter&
         base::StrCat("the listing could not be recorded in the audit log, so it is refused: ",
                      base::View(s.message())));
   }
-  std::vector<Listed> out;
-  out.reserve(rows.size());
-  for (store::CommRow& row : rows) {
+  page.rows.reserve(shown.size());
+  for (store::CommRow& row : shown) {
     Listed l;
     l.readable = MayRead(row).ok();
     if (!l.readable) {
@@ -140,9 +151,15 @@ absl::StatusOr<std::vector<Listed>> ReadGate::ListComms(const store::CommFilter&
       row.parties.clear();
     }
     l.comm = std::move(row);
-    out.push_back(std::move(l));
+    page.rows.push_back(std::move(l));
   }
-  return out;
+  return page;
+}
+
+absl::StatusOr<std::vector<Listed>> ReadGate::ListComms(const store::CommFilter& filter,
+                                                        const Reader& reader) {
+  ASSIGN_OR_RETURN(ListPage page, ListVisible(filter, reader, {}));
+  return std::move(page.rows);
 }
 
 }  // namespace tapvault::gate

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -64,6 +65,20 @@ struct Listed {
   size_t parties_withheld = 0;
 };
 
+// A listing as one person may see it: `visible` (nullptr: everything) is that person's scope
+// (team, warrant, role), applied inside the gate so that the audit record names exactly the
+// communications that leave it; `max_rows` (0: no limit) stops after that many visible rows.
+struct ListOptions {
+  std::function<bool(const store::CommRow&)> visible;
+  size_t max_rows = 0;
+};
+struct ListPage {
+  std::vector<Listed> rows;      // visible rows, in catalog order
+  size_t scanned = 0;            // catalog rows examined
+  uint64_t last_scanned_id = 0;  // the id to continue after (0 when none was examined)
+  bool stopped_at_max = false;   // max_rows was reached before the catalog page ended
+};
+
 class ReadGate {
  public:
   // Opens the catalog; the master key is opened on the first content read.
@@ -78,8 +93,12 @@ class ReadGate {
   absl::StatusOr<std::vector<store::ContentReader::Record>> ReadComm(uint64_t comm_id,
                                                                      const Reader& reader);
 
-  // Metadata: a page of communications. Parties are withheld for any communication that is not
-  // readable (a lawyer's number is itself privileged information).
+  // Metadata: a page of communications (filter.limit catalog rows), of which those `options`
+  // lets this reader see are returned and recorded (with their ids). Parties are withheld for any
+  // communication that is not readable (a lawyer's number is itself privileged information).
+  absl::StatusOr<ListPage> ListVisible(const store::CommFilter& filter, const Reader& reader,
+                                       const ListOptions& options);
+  // ListVisible with everything visible (tests and tools without a person's scope).
   absl::StatusOr<std::vector<Listed>> ListComms(const store::CommFilter& filter, const Reader& reader);
 
  private:

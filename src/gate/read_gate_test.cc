@@ -257,6 +257,28 @@ TEST(ReadGateTest, ReadsAreInTheStoresAuditLogBeforeTheAnswer) {
   EXPECT_EQ((*entries)[2].event.detail["rows"], listed->size());
   EXPECT_EQ((*entries)[2].event.detail["ids"].size(), listed->size());
 
+  // A person's scope is applied inside the gate: the record names what they saw, not what the
+  // catalog held. And a page stops after max_rows visible rows, naming where to continue.
+  const uint64_t only = fx.ids.at("available");
+  auto scoped = (*gate)->ListVisible(
+      {}, who, {.visible = [&](const store::CommRow& c) { return c.id == only; }});
+  ASSERT_TRUE(scoped.ok()) << scoped.status();
+  ASSERT_EQ(scoped->rows.size(), 1u);
+  EXPECT_EQ(scoped->rows[0].comm.id, only);
+  EXPECT_GT(scoped->scanned, 1u);
+  auto last = (*audit)->log().Query(q);
+  ASSERT_TRUE(last.ok());
+  const audit::Event& rec = last->back().event;
+  EXPECT_EQ(rec.detail["rows"], 1);
+  EXPECT_EQ(rec.detail["ids"], nlohmann::json::array({only}));
+  EXPECT_EQ(rec.detail["scanned"], scoped->scanned);
+  auto first = (*gate)->ListVisible({}, who, {.max_rows = 1});
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->rows.size(), 1u);
+  EXPECT_TRUE(first->stopped_at_max);
+  EXPECT_EQ(first->scanned, 1u);
+  EXPECT_EQ(first->last_scanned_id, first->rows[0].comm.id);
+
   gate->reset();
   audit->reset();   // signs a last checkpoint
   std::string vkey;
