@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -223,11 +224,14 @@ struct Object {
 
 struct Authorisation : Object {
   WarrantSpec spec;
+  // The AuthorisationTimespan as given; what it lacks is taken from the tasks' Timespan.
+  std::optional<int64_t> start_us, end_us, termination_us;
 };
 
 struct Task : Object {
   std::string liid;
   std::vector<std::string> targets;
+  std::optional<int64_t> start_us, end_us;  // its Timespan (EndTime or TerminationTime)
 };
 
 absl::Status ReadBase(const xmlNode* obj, Object& o) {
@@ -260,22 +264,14 @@ absl::StatusOr<Authorisation> ReadAuthorisation(const xmlNode* obj) {
   s.legal_basis =
       Text(Child(Child(obj, kAuthNs, "AuthorisationLegalType"), kCommonNs, "Value"));
   const xmlNode* span = Child(obj, kAuthNs, "AuthorisationTimespan");
-  const xmlNode* start = Child(span, kAuthNs, "StartTime");
-  const xmlNode* end = Child(span, kAuthNs, "EndTime");
-  if (start == nullptr || end == nullptr) {
-    return AtNode(span != nullptr ? span : obj,
-                  base::StrCat("authorisation ", a.id,
-                               ": AuthorisationTimespan with StartTime and EndTime is required"));
+  if (const xmlNode* start = Child(span, kAuthNs, "StartTime")) {
+    ASSIGN_OR_RETURN(a.start_us, Time(start));
   }
-  ASSIGN_OR_RETURN(s.valid_from_us, Time(start));
-  ASSIGN_OR_RETURN(s.valid_to_us, Time(end));
+  if (const xmlNode* end = Child(span, kAuthNs, "EndTime")) {
+    ASSIGN_OR_RETURN(a.end_us, Time(end));
+  }
   if (const xmlNode* term = Child(obj, kAuthNs, "AuthorisationTerminationTimestamp")) {
-    ASSIGN_OR_RETURN(int64_t t, Time(term));
-    s.valid_to_us = std::min(s.valid_to_us, t);
-  }
-  if (s.valid_from_us >= s.valid_to_us) {
-    return AtNode(span, base::StrCat("authorisation ", a.id, ": its timespan is empty (the end, "
-                                     "or the termination, is not after the start)"));
+    ASSIGN_OR_RETURN(a.termination_us, Time(term));
   }
   int64_t created_us = 0;
   if (const xmlNode* c = Child(obj, kAuthNs, "AuthorisationCreationTimestamp")) {
@@ -330,6 +326,16 @@ absl::StatusOr<Task> ReadTask(const xmlNode* obj) {
   }
   if (t.targets.empty()) {
     return AtNode(obj, base::StrCat("task ", t.id, ": no TargetIdentifierValue"));
+  }
+  const xmlNode* span = Child(obj, kTaskNs, "Timespan");
+  if (const xmlNode* start = Child(span, kTaskNs, "StartTime")) {
+    ASSIGN_OR_RETURN(t.start_us, Time(start));
+  }
+  for (const char* name : {"EndTime", "TerminationTime"}) {
+    if (const xmlNode* end = Child(span, kTaskNs, name)) {
+      ASSIGN_OR_RETURN(int64_t e, Time(end));
+      t.end_us = t.end_us ? std::min(*t.end_us, e) : e;
+    }
   }
   return t;
 }
@@ -503,6 +509,7 @@ absl::StatusOr<std::vector<WarrantSpec>> ParseHi1Message(std::string_view xml,
   }
   // Join each task with its authorisation(s): the task names the authorisation, or the
   // authorisation names the task (TS 103 120 allows either direction).
+  std::map<size_t, int64_t> task_start, task_end;
   for (const Task& t : tasks) {
     std::set<size_t> linked;
     for (const std::string& id : t.associated) {
@@ -525,6 +532,11 @@ absl::StatusOr<std::vector<WarrantSpec>> ParseHi1Message(std::string_view xml,
                                            "warrant per LIID: send one authorisation per LIID"));
       }
       s.liid = t.liid;
+      // What the authorisation's timespan leaves open, its tasks' timespans give: the earliest
+      // start and the latest end of them.
+      if (t.start_us) task_start[i] = task_start.count(i) ? std::min(task_start[i], *t.start_us)
+                                                           : *t.start_us;
+      if (t.end_us) task_end[i] = task_end.count(i) ? std::max(task_end[i], *t.end_us) : *t.end_us;
       for (const std::string& target : t.targets) {
         if (std::find(s.targets.begin(), s.targets.end(), target) == s.targets.end()) {
           s.targets.push_back(target);
@@ -534,7 +546,22 @@ absl::StatusOr<std::vector<WarrantSpec>> ParseHi1Message(std::string_view xml,
   }
   std::vector<WarrantSpec> out;
   out.reserve(auths.size());
-  for (Authorisation& a : auths) {
+  for (size_t i = 0; i < auths.size(); ++i) {
+    Authorisation& a = auths[i];
+    std::optional<int64_t> from = a.start_us, to = a.end_us;
+    if (!from && task_start.count(i)) from = task_start[i];
+    if (!to && task_end.count(i)) to = task_end[i];
+    if (!from || !to) {
+      return AtNode(a.node, base::StrCat("authorisation ", a.id,
+                                         ": a StartTime and an EndTime are required (in its "
+                                         "AuthorisationTimespan or its task's Timespan)"));
+    }
+    a.spec.valid_from_us = *from;
+    a.spec.valid_to_us = a.termination_us ? std::min(*to, *a.termination_us) : *to;
+    if (a.spec.valid_from_us >= a.spec.valid_to_us) {
+      return AtNode(a.node, base::StrCat("authorisation ", a.id, ": its timespan is empty (the "
+                                         "end, or the termination, is not after the start)"));
+    }
     if (a.create && a.spec.liid.empty()) {
       return AtNode(a.node, base::StrCat("CREATE of authorisation ", a.id,
                                          " without an associated LITaskObject (no LIID)"));

@@ -130,6 +130,29 @@ TEST(Ts103120Test, TerminationTimestampEndsTheValidityEarly) {
   EXPECT_EQ((*specs)[0].valid_to_us, T("2026-03-10T12:00:00Z"));
 }
 
+// An authorisation whose timespan leaves its start or end open takes them from its task's
+// Timespan (the task's TerminationTime ends it early); with neither it is refused.
+TEST(Ts103120Test, TheTasksTimespanFillsWhatTheAuthorisationLeavesOpen) {
+  std::string xml = Fixture("create_valid.xml");
+  const std::string end = "                <auth:EndTime>2026-03-29T00:00:00Z</auth:EndTime>\n";
+  ASSERT_NE(xml.find(end), std::string::npos);
+  xml.erase(xml.find(end), end.size());
+  auto missing = ParseHi1Message(xml, kOptions);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr("a StartTime and an EndTime are required"));
+
+  xml.insert(xml.find("              <task:TargetIdentifier>"),
+             "              <task:Timespan>\n"
+             "                <task:StartTime>2026-02-01T00:00:00Z</task:StartTime>\n"
+             "                <task:EndTime>2026-04-01T00:00:00Z</task:EndTime>\n"
+             "                <task:TerminationTime>2026-03-20T00:00:00Z</task:TerminationTime>\n"
+             "              </task:Timespan>\n");
+  auto specs = ParseHi1Message(xml, kOptions);
+  ASSERT_TRUE(specs.ok()) << specs.status();
+  EXPECT_EQ((*specs)[0].valid_from_us, T("2026-03-01T00:00:00Z")) << "the authorisation's own start";
+  EXPECT_EQ((*specs)[0].valid_to_us, T("2026-03-20T00:00:00Z")) << "the task's termination";
+}
+
 TEST(Ts103120Test, TeamIsRequired) {
   EXPECT_EQ(ParseHi1Message(Fixture("create_valid.xml"), {}).status().code(),
             absl::StatusCode::kInvalidArgument);
