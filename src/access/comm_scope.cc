@@ -8,12 +8,14 @@ CommAccess CommScope(const warrant::WarrantIndex& warrants, const Principal& pri
   CommAccess out;
   out.scope.now_us = now_us;
   out.scope.warrant_ok = false;
-  struct Window {
+  // Each role's reading window after the warrant: investigators while it runs, prosecutors
+  // until its retention ends.
+  struct RoleWindow {
     Role role;
-    warrant::Role window;
+    warrant::Window window;
   };
-  for (const Window& w : {Window{Role::kInvestigator, warrant::Role::kInvestigator},
-                          Window{Role::kProsecutor, warrant::Role::kProsecutor}}) {
+  for (const RoleWindow& w : {RoleWindow{Role::kInvestigator, warrant::Window::kWhileValid},
+                              RoleWindow{Role::kProsecutor, warrant::Window::kUntilRetentionEnds}}) {
     if (!principal.Has(w.role) || !RoleMay(w.role, action)) continue;
     const warrant::AccessVerdict v = warrant::CheckAccess(warrants, liid, comm_time_us, now_us,
                                                           w.window, default_retention_days);
@@ -29,7 +31,7 @@ CommAccess CommScope(const warrant::WarrantIndex& warrants, const Principal& pri
   if (out.warrant_id.empty()) {
     // No role of theirs may do it: still say which warrant covers it, for the refusal.
     const warrant::AccessVerdict v = warrant::CheckAccess(
-        warrants, liid, comm_time_us, now_us, warrant::Role::kInvestigator, default_retention_days);
+        warrants, liid, comm_time_us, now_us, warrant::Window::kWhileValid, default_retention_days);
     out.warrant_id = v.warrant_id;
     if (!v.team.empty()) out.scope.team = v.team;
     out.reason = v.reason;

@@ -79,18 +79,8 @@ const Warrant* WarrantIndex::CoveringAt(std::string_view liid, int64_t t_us) con
   return &warrants_[s->warrant];
 }
 
-std::optional<Role> ParseRole(std::string_view name) {
-  if (name == "investigator") return Role::kInvestigator;
-  if (name == "prosecutor") return Role::kProsecutor;
-  return std::nullopt;
-}
-
-std::string_view RoleName(Role role) {
-  return role == Role::kInvestigator ? "investigator" : "prosecutor";
-}
-
 AccessVerdict CheckAccess(const WarrantIndex& index, std::string_view liid, int64_t comm_time_us,
-                          int64_t now_us, Role role, int default_retention_days) {
+                          int64_t now_us, Window window, int default_retention_days) {
   AccessVerdict v;
   const Warrant* w = index.CoveringAt(liid, comm_time_us);
   if (w == nullptr) {
@@ -104,15 +94,15 @@ AccessVerdict CheckAccess(const WarrantIndex& index, std::string_view liid, int6
   int64_t days = s.retention_days > 0 ? s.retention_days : std::max(default_retention_days, 0);
   days = std::min(days, kMaxRetentionDays);
   v.readable_to_us = SaturatingAdd(s.valid_to_us, days * kUsPerDay);
-  switch (role) {
-    case Role::kInvestigator:
+  switch (window) {
+    case Window::kWhileValid:
       if (now_us < s.valid_from_us) {
         v.reason = std::string(kWarrantNotYetValid);
       } else if (now_us >= s.valid_to_us) {
         v.reason = std::string(kWarrantExpired);
       }
       break;
-    case Role::kProsecutor:
+    case Window::kUntilRetentionEnds:
       if (now_us >= v.readable_to_us) v.reason = std::string(kRetentionOver);
       break;
   }

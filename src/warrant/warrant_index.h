@@ -56,10 +56,12 @@ class WarrantIndex {
   absl::flat_hash_map<std::string, std::vector<Segment>> segments_;
 };
 
-enum class Role { kInvestigator, kProsecutor };
-// "investigator" / "prosecutor"; nullopt for anything else.
-std::optional<Role> ParseRole(std::string_view name);
-std::string_view RoleName(Role role);
+// How long after the communication a warrant lets someone read it (which window applies to a
+// person is access/'s: investigators have kWhileValid, prosecutors kUntilRetentionEnds).
+enum class Window {
+  kWhileValid,          // while the warrant is in force (now in [valid_from, valid_to))
+  kUntilRetentionEnds,  // until its retention after valid_to has run out
+};
 
 // Reasons CheckAccess gives for a refusal.
 inline constexpr std::string_view kNoWarrantAtCommTime = "no_warrant_at_comm_time";
@@ -79,14 +81,14 @@ struct AccessVerdict {
 // The access rule for reading a communication of `liid` made at `comm_time_us`, asked at
 // `now_us`. A pure function of its arguments:
 //  1. Some warrant must cover comm_time (CoveringAt); else refused, "no_warrant_at_comm_time".
-//  2. investigator: that warrant must still be valid now, valid_from <= now < valid_to (its
+//  2. kWhileValid: that warrant must still be valid now, valid_from <= now < valid_to (its
 //     latest version: an early end or an extension counts); else "warrant_not_yet_valid" or
 //     "warrant_expired".
-//     prosecutor: now < valid_to + retention, where retention is the warrant's retention_days or,
+//     kUntilRetentionEnds: now < valid_to + retention, where retention is the warrant's retention_days or,
 //     when that is 0, `default_retention_days`; else "retention_over".
 // Team membership is not checked here: the verdict carries the warrant's team for the caller.
 // REQUIRES: default_retention_days >= 0.
 AccessVerdict CheckAccess(const WarrantIndex& index, std::string_view liid, int64_t comm_time_us,
-                          int64_t now_us, Role role, int default_retention_days);
+                          int64_t now_us, Window window, int default_retention_days);
 
 }  // namespace tapvault::warrant

@@ -82,37 +82,37 @@ TEST(CheckAccessTest, TableForInvestigatorAndProsecutor) {
     const char* name;
     std::string liid;
     int64_t comm, now;
-    Role role;
+    Window window;
     bool allowed;
     std::string_view reason;
   };
   const Case cases[] = {
-      {"comm before validity", "L", from - 1, from + kDay, Role::kInvestigator, false,
+      {"comm before validity", "L", from - 1, from + kDay, Window::kWhileValid, false,
        kNoWarrantAtCommTime},
-      {"comm before validity, prosecutor", "L", from - 1, from + kDay, Role::kProsecutor, false,
+      {"comm before validity, prosecutor", "L", from - 1, from + kDay, Window::kUntilRetentionEnds, false,
        kNoWarrantAtCommTime},
-      {"comm at from, now during", "L", from, from + kDay, Role::kInvestigator, true, ""},
-      {"comm during, now during", "L", from + kDay, to - 1, Role::kInvestigator, true, ""},
-      {"comm during, now before from", "L", from + kDay, from - 1, Role::kInvestigator, false,
+      {"comm at from, now during", "L", from, from + kDay, Window::kWhileValid, true, ""},
+      {"comm during, now during", "L", from + kDay, to - 1, Window::kWhileValid, true, ""},
+      {"comm during, now before from", "L", from + kDay, from - 1, Window::kWhileValid, false,
        kWarrantNotYetValid},
-      {"comm at to", "L", to, to - 1, Role::kInvestigator, false, kNoWarrantAtCommTime},
-      {"investigator after validity", "L", from + kDay, to, Role::kInvestigator, false,
+      {"comm at to", "L", to, to - 1, Window::kWhileValid, false, kNoWarrantAtCommTime},
+      {"investigator after validity", "L", from + kDay, to, Window::kWhileValid, false,
        kWarrantExpired},
-      {"prosecutor after validity, in retention", "L", from + kDay, to, Role::kProsecutor, true,
+      {"prosecutor after validity, in retention", "L", from + kDay, to, Window::kUntilRetentionEnds, true,
        ""},
-      {"prosecutor during", "L", from + kDay, from + 2 * kDay, Role::kProsecutor, true, ""},
+      {"prosecutor during", "L", from + kDay, from + 2 * kDay, Window::kUntilRetentionEnds, true, ""},
       {"prosecutor last instant of retention", "L", from + kDay, to + 10 * kDay - 1,
-       Role::kProsecutor, true, ""},
-      {"prosecutor after retention", "L", from + kDay, to + 10 * kDay, Role::kProsecutor, false,
+       Window::kUntilRetentionEnds, true, ""},
+      {"prosecutor after retention", "L", from + kDay, to + 10 * kDay, Window::kUntilRetentionEnds, false,
        kRetentionOver},
-      {"default retention applies", "M", from + kDay, to + 20 * kDay, Role::kProsecutor, true, ""},
-      {"default retention over", "M", from + kDay, to + 30 * kDay, Role::kProsecutor, false,
+      {"default retention applies", "M", from + kDay, to + 20 * kDay, Window::kUntilRetentionEnds, true, ""},
+      {"default retention over", "M", from + kDay, to + 30 * kDay, Window::kUntilRetentionEnds, false,
        kRetentionOver},
-      {"unknown liid", "X", from + kDay, from + kDay, Role::kProsecutor, false,
+      {"unknown liid", "X", from + kDay, from + kDay, Window::kUntilRetentionEnds, false,
        kNoWarrantAtCommTime},
   };
   for (const Case& c : cases) {
-    AccessVerdict v = CheckAccess(index, c.liid, c.comm, c.now, c.role, 30);
+    AccessVerdict v = CheckAccess(index, c.liid, c.comm, c.now, c.window, 30);
     EXPECT_EQ(v.allowed, c.allowed) << c.name;
     EXPECT_EQ(v.reason, c.reason) << c.name;
     if (c.reason != kNoWarrantAtCommTime) {
@@ -122,13 +122,6 @@ TEST(CheckAccessTest, TableForInvestigatorAndProsecutor) {
       EXPECT_EQ(v.warrant_id, "") << c.name;
     }
   }
-}
-
-TEST(CheckAccessTest, RolesParse) {
-  EXPECT_EQ(ParseRole("investigator"), Role::kInvestigator);
-  EXPECT_EQ(ParseRole("prosecutor"), Role::kProsecutor);
-  EXPECT_EQ(ParseRole("judge"), std::nullopt);
-  EXPECT_EQ(RoleName(Role::kProsecutor), "prosecutor");
 }
 
 }  // namespace
