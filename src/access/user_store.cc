@@ -12,23 +12,18 @@
 // parameter.
 #include "access/user_store.h"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sodium.h>
-#include <sqlite3.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <array>
-#include <cerrno>
-#include <cstring>
 #include <utility>
 
 #include "access/totp.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
+#include "sqlite/sqlite.h"
 
 namespace tapvault::access {
 
@@ -57,7 +52,6 @@ std::string Grant::ToString() const {
 
 namespace {
 
-constexpr int kBusyTimeoutMs = 30'000;
 constexpr size_t kMaxPasswordBytes = 1024;
 constexpr size_t kMaxDisplayNameBytes = 128;
 constexpr size_t kTokenBytes = 32;
@@ -114,169 +108,12 @@ CREATE TABLE IF NOT EXISTS changes(
   id INTEGER PRIMARY KEY, at_us INTEGER NOT NULL, by TEXT NOT NULL, what TEXT NOT NULL);
 )sql";
 
-absl::StatusCode CodeFor(int rc) {
-  switch (rc & 0xFF) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_IOERR:
-      return absl::StatusCode::kUnavailable;
-    case SQLITE_FULL:
-      return absl::StatusCode::kResourceExhausted;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return absl::StatusCode::kDataLoss;
-    case SQLITE_CANTOPEN:
-      return absl::StatusCode::kNotFound;
-    case SQLITE_PERM:
-    case SQLITE_AUTH:
-    case SQLITE_READONLY:
-      return absl::StatusCode::kPermissionDenied;
-    case SQLITE_CONSTRAINT:
-      return absl::StatusCode::kAlreadyExists;
-    default:
-      return absl::StatusCode::kInternal;
-  }
-}
+using sqlite::Db;
+using sqlite::Stmt;
 
-absl::Status SqlError(sqlite3* db, int rc, std::string_view what) {
-  const char* msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  return absl::Status(CodeFor(rc), base::StrCat("users: ", what, ": ", msg, " (", rc, ")"));
-}
-
-}  // namespace
-
-// One connection. Callers hold UserStore::mu_.
-class UserStore::Db {
- public:
-  explicit Db(sqlite3* db) : db_(db) {}
-  ~Db() { sqlite3_close_v2(db_); }
-  sqlite3* db() const { return db_; }
-
-  absl::Status Exec(const char* sql, std::string_view what) {
-    char* err = nullptr;
-    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
-    if (rc == SQLITE_OK) return absl::OkStatus();
-    std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
-    sqlite3_free(err);
-    return absl::Status(CodeFor(rc), base::StrCat("users: ", what, ": ", msg, " (", rc, ")"));
-  }
-
-  // A prepared statement, finalized with the Stmt.
-  class Stmt {
-   public:
-    Stmt(sqlite3* db, sqlite3_stmt* s, std::string_view what) : db_(db), s_(s), what_(what) {}
-    ~Stmt() { sqlite3_finalize(s_); }
-    Stmt(const Stmt&) = delete;
-    Stmt& operator=(const Stmt&) = delete;
-
-    Stmt& Bind(int i, int64_t v) { return Check(sqlite3_bind_int64(s_, i, v)); }
-    Stmt& Bind(int i, uint64_t v) { return Bind(i, static_cast<int64_t>(v)); }
-    Stmt& Bind(int i, int v) { return Bind(i, static_cast<int64_t>(v)); }
-    Stmt& Bind(int i, std::string_view v) {
-      return Check(sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
-    }
-    Stmt& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
-    Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
-    Stmt& BindBlob(int i, std::span<const uint8_t> v) {
-      return Check(sqlite3_bind_blob64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT));
-    }
-
-    // true: a row is ready; false: done.
-    absl::StatusOr<bool> Step() {
-      RETURN_IF_ERROR(bind_status_);
-      int rc = sqlite3_step(s_);
-      if (rc == SQLITE_ROW) return true;
-      if (rc == SQLITE_DONE) return false;
-      return SqlError(db_, rc, what_);
-    }
-    absl::Status Run() { return Step().status(); }
-    int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
-    bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
-    std::string Str(int col) const {
-      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
-      return p == nullptr ? std::string()
-                          : std::string(p, static_cast<size_t>(sqlite3_column_bytes(s_, col)));
-    }
-    std::vector<uint8_t> Blob(int col) const {
-      const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(s_, col));
-      int n = sqlite3_column_bytes(s_, col);
-      return p == nullptr ? std::vector<uint8_t>() : std::vector<uint8_t>(p, p + n);
-    }
-
-   private:
-    Stmt& Check(int rc) {
-      if (rc != SQLITE_OK && bind_status_.ok()) bind_status_ = SqlError(db_, rc, what_);
-      return *this;
-    }
-    sqlite3* db_;
-    sqlite3_stmt* s_;
-    std::string what_;
-    absl::Status bind_status_;
-  };
-
-  absl::StatusOr<std::unique_ptr<Stmt>> Prepare(const char* sql, std::string_view what) {
-    sqlite3_stmt* s = nullptr;
-    int rc = sqlite3_prepare_v2(db_, sql, -1, &s, nullptr);
-    if (rc != SQLITE_OK) {
-      sqlite3_finalize(s);
-      return SqlError(db_, rc, base::StrCat("prepare ", what));
-    }
-    return std::make_unique<Stmt>(db_, s, what);
-  }
-
-  int Changes() const { return sqlite3_changes(db_); }
-  int64_t LastId() const { return sqlite3_last_insert_rowid(db_); }
-
-  // Write transaction, rolled back unless committed.
-  class Txn {
-   public:
-    explicit Txn(Db* db) : db_(db) {}
-    ~Txn() {
-      if (begun_ && !done_ && sqlite3_get_autocommit(db_->db()) == 0) {
-        (void)db_->Exec("ROLLBACK", "rollback");
-      }
-    }
-    absl::Status Begin() {
-      RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE", "begin"));
-      begun_ = true;
-      return absl::OkStatus();
-    }
-    absl::Status Commit() {
-      RETURN_IF_ERROR(db_->Exec("COMMIT", "commit"));
-      done_ = true;
-      return absl::OkStatus();
-    }
-
-   private:
-    Db* db_;
-    bool begun_ = false;
-    bool done_ = false;
-  };
-
- private:
-  sqlite3* db_;
-};
-
-namespace {
-
-using Db = UserStore::Db;
-
-absl::Status CreatePrivateFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    int err = errno;
-    std::string what = base::StrCat("users: create ", path, ": ", std::strerror(err));
-    if (err == ENOENT) return absl::NotFoundError(what);
-    if (err == EACCES || err == EPERM || err == EROFS) return absl::PermissionDeniedError(what);
-    return absl::UnavailableError(what);
-  }
-  int rc = ::fchmod(fd, 0600);  // the umask may have taken owner bits away
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) {
-    return absl::UnavailableError(base::StrCat("users: chmod ", path, ": ", std::strerror(err)));
-  }
-  return absl::OkStatus();
+std::vector<uint8_t> BlobBytes(const Stmt& q, int col) {
+  std::string_view b = q.Blob(col);
+  return std::vector<uint8_t>(b.begin(), b.end());
 }
 
 std::array<uint8_t, 32> Sha256(std::span<const uint8_t> data) {
@@ -371,7 +208,7 @@ absl::StatusOr<std::optional<UserRow>> ReadUserRow(Db& db, const std::string& na
   if (!row) return std::optional<UserRow>();
   UserRow u;
   u.password_hash = q->Str(0);
-  u.totp_secret = q->Blob(1);
+  u.totp_secret = BlobBytes(*q, 1);
   u.totp_last_step = q->Int(2);
   u.disabled = q->Int(3) != 0;
   u.failed = static_cast<int>(q->Int(4));
@@ -406,7 +243,7 @@ absl::StatusOr<std::set<std::string>> ReadTeams(Db& db, const std::string& name)
   while (true) {
     ASSIGN_OR_RETURN(bool row, q->Step());
     if (!row) break;
-    teams.insert(q->Str(0));
+    teams.emplace(q->Str(0));
   }
   return teams;
 }
@@ -425,12 +262,12 @@ absl::StatusOr<int64_t> CountAdministrators(Db& db) {
   "SELECT id, grantee, kind, value, vendor_from_us, vendor_to_us, requested_by, requested_us, " \
   "status, decided_by, decided_us FROM grant_requests "
 
-absl::StatusOr<GrantRequest> ReadRequest(const Db::Stmt& q) {
+absl::StatusOr<GrantRequest> ReadRequest(const Stmt& q) {
   GrantRequest r;
   r.id = static_cast<uint64_t>(q.Int(0));
   r.grantee = q.Str(1);
-  std::string kind = q.Str(2);
-  std::string value = q.Str(3);
+  std::string kind(q.Str(2));
+  std::string value(q.Str(3));
   if (kind == "role" || kind == "vendor") {
     std::optional<Role> role = ParseRole(value);
     if (!role) return absl::DataLossError(base::StrCat("users: request role '", value, "'"));
@@ -470,46 +307,12 @@ absl::StatusOr<std::unique_ptr<UserStore>> UserStore::Open(const std::string& di
   std::string path = dir;
   if (!path.empty() && path.back() != '/') path.push_back('/');
   path.append(kUsersFileName);
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    if (!create) return absl::NotFoundError(base::StrCat("users: ", path, ": no such file"));
-    RETURN_IF_ERROR(CreatePrivateFile(path));
-  }
-  sqlite3* raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
-  auto db = std::make_unique<Db>(raw);  // owns the handle even when open failed
-  if (rc != SQLITE_OK) return SqlError(raw, rc, base::StrCat("open ", path));
-  sqlite3_extended_result_codes(raw, 1);
-  rc = sqlite3_busy_timeout(raw, kBusyTimeoutMs);
-  if (rc != SQLITE_OK) return SqlError(raw, rc, "busy_timeout");
-  RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=FULL", "pragma synchronous"));
-  RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON", "pragma foreign_keys"));
-  {
-    ASSIGN_OR_RETURN(auto q, db->Prepare("PRAGMA journal_mode=WAL", "pragma journal_mode"));
-    ASSIGN_OR_RETURN(bool row, q->Step());
-    if (!row || q->Str(0) != "wal") {
-      return absl::FailedPreconditionError("users: journal_mode=WAL not accepted");
-    }
-  }
-  if (create) {
-    Db::Txn txn(db.get());
-    RETURN_IF_ERROR(txn.Begin());
-    RETURN_IF_ERROR(db->Exec(kSchema, "create schema"));
-    RETURN_IF_ERROR(
-        db->Exec("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', "
-                 "'1')",
-                 "set schema_version"));
-    RETURN_IF_ERROR(txn.Commit());
-  }
-  {
-    ASSIGN_OR_RETURN(
-        auto q, db->Prepare("SELECT value FROM meta WHERE key = 'schema_version'", "read schema"));
-    absl::StatusOr<bool> row = q->Step();
-    if (!row.ok() || !*row || q->Str(0) != "1") {
-      return absl::FailedPreconditionError(base::StrCat("users: ", path, ": not a users database"));
-    }
-  }
+  ASSIGN_OR_RETURN(auto db, Db::Open(path, {.label = "users",
+                                            .create = create,
+                                            .schema = kSchema,
+                                            .schema_version = "1",
+                                            .required_tables = {"meta", "users"},
+                                            .foreign_keys = true}));
   return std::unique_ptr<UserStore>(new UserStore(std::move(db), options));
 }
 
@@ -616,8 +419,8 @@ absl::Status UserStore::Bootstrap(const std::string& name, std::string_view pass
   RETURN_IF_ERROR(CheckName(name));
   ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
   absl::MutexLock l(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   {
     ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT count(*) FROM users", "count users"));
     ASSIGN_OR_RETURN(bool row, q->Step());
@@ -644,8 +447,8 @@ absl::Status UserStore::Bootstrap(const std::string& name, std::string_view pass
 absl::Status UserStore::AppointSecondAdministrator(const std::string& name, const std::string& by,
                                                    int64_t now_us) {
   absl::MutexLock l(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   {
     ASSIGN_OR_RETURN(
         auto q, db_->Prepare("SELECT 1 FROM meta WHERE key = 'second_administrator'", "read meta"));
@@ -698,8 +501,8 @@ absl::Status UserStore::AddUser(const std::string& name, const std::string& disp
   }
   ASSIGN_OR_RETURN(std::string hash, HashPassword(password));  // slow: outside the lock
   absl::MutexLock l(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   RETURN_IF_ERROR(RequireActor(by, Action::kUserManage, now_us));
   ASSIGN_OR_RETURN(bool exists, UserExists(*db_, name));
   if (exists) return absl::AlreadyExistsError(base::StrCat("user ", name, " exists"));
@@ -718,8 +521,8 @@ absl::Status UserStore::SetPassword(const std::string& name, std::string_view pa
   RETURN_IF_ERROR(CheckName(name));
   ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
   absl::MutexLock l(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   bool own = by == name;
   if (!own) RETURN_IF_ERROR(RequireActor(by, Action::kUserManage, now_us));
   // A reset by an administrator also lifts a lockout; changing one's own does not.
@@ -739,8 +542,8 @@ absl::Status UserStore::SetPassword(const std::string& name, std::string_view pa
 absl::Status UserStore::SetDisabled(const std::string& name, bool disabled, const std::string& by,
                                     int64_t now_us) {
   absl::MutexLock l(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   if (!disabled && by == name) {
     return absl::PermissionDeniedError("a user may not enable themself");
   }
@@ -795,7 +598,7 @@ absl::StatusOr<std::vector<UserInfo>> UserStore::ListUsers() {
     while (true) {
       ASSIGN_OR_RETURN(bool row, q->Step());
       if (!row) break;
-      names.push_back(q->Str(0));
+      names.emplace_back(q->Str(0));
     }
   }
   std::vector<UserInfo> out;
@@ -834,8 +637,8 @@ absl::StatusOr<Principal> UserStore::Authenticate(const std::string& name,
   bool second_ok = has_totp ? totp_ok : !options_.require_totp;
 
   absl::MutexLock l(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   // Re-read: another process may have locked the account or used this step meanwhile.
   ASSIGN_OR_RETURN(std::optional<UserRow> now_row, ReadUserRow(*db_, name));
   if (!now_row) return invalid;
@@ -894,16 +697,16 @@ absl::StatusOr<Principal> UserStore::AuthenticateToken(std::string_view token, i
   if (token.substr(0, kTokenPrefix.size()) != kTokenPrefix || token.size() > 128) return invalid;
   std::array<uint8_t, 32> digest = Sha256(AsBytes(token));
   absl::MutexLock l(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT id, user, expires_us, revoked FROM tokens WHERE "
                                         "sha256 = ?1",
                                         "find token"));
-  q->BindBlob(1, digest);
+  q->BindBlob(1, digest.data(), digest.size());
   ASSIGN_OR_RETURN(bool row, q->Step());
   if (!row) return invalid;
   int64_t id = q->Int(0);
-  std::string user = q->Str(1);
+  std::string user(q->Str(1));
   int64_t expires = q->Int(2);
   if (q->Int(3) != 0 || now_us >= expires) return invalid;
   absl::StatusOr<Principal> p = LoadPrincipal(user, AuthMethod::kToken, now_us);
@@ -927,7 +730,8 @@ absl::StatusOr<Principal> UserStore::AuthenticateCertificate(std::string_view sh
   q->Bind(1, *fp);
   ASSIGN_OR_RETURN(bool row, q->Step());
   if (!row) return invalid;
-  absl::StatusOr<Principal> p = LoadPrincipal(q->Str(0), AuthMethod::kCertificate, now_us);
+  absl::StatusOr<Principal> p =
+      LoadPrincipal(std::string(q->Str(0)), AuthMethod::kCertificate, now_us);
   if (!p.ok()) return invalid;
   return p;
 }
@@ -938,12 +742,12 @@ absl::StatusOr<TotpEnrollment> UserStore::EnrollTotp(const std::string& name, co
   RandomFill(secret);
   TotpEnrollment e{Base32Encode(secret), TotpUri(name, secret)};
   absl::MutexLock l(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   if (by != name) RETURN_IF_ERROR(RequireActor(by, Action::kUserManage, now_us));
   ASSIGN_OR_RETURN(
       auto q, db_->Prepare("UPDATE users SET totp_pending = ?2 WHERE name = ?1", "enroll totp"));
-  q->Bind(1, name).BindBlob(2, secret);
+  q->Bind(1, name).BindBlob(2, secret.data(), secret.size());
   OPENSSL_cleanse(secret.data(), secret.size());
   RETURN_IF_ERROR(q->Run());
   if (db_->Changes() == 0)
@@ -956,14 +760,14 @@ absl::StatusOr<TotpEnrollment> UserStore::EnrollTotp(const std::string& name, co
 absl::Status UserStore::ConfirmTotp(const std::string& name, std::string_view code,
                                     int64_t now_us) {
   absl::MutexLock l(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   ASSIGN_OR_RETURN(
       auto q, db_->Prepare("SELECT totp_pending FROM users WHERE name = ?1", "read pending totp"));
   q->Bind(1, name);
   ASSIGN_OR_RETURN(bool row, q->Step());
   if (!row) return absl::NotFoundError(base::StrCat("user ", name, ": no such user"));
-  std::vector<uint8_t> pending = q->Blob(0);
+  std::vector<uint8_t> pending = BlobBytes(*q, 0);
   q.reset();
   if (pending.empty()) {
     return absl::FailedPreconditionError(
@@ -996,18 +800,18 @@ absl::StatusOr<CreatedToken> UserStore::CreateToken(const std::string& user,
   OPENSSL_cleanse(raw.data(), raw.size());
   std::array<uint8_t, 32> digest = Sha256(AsBytes(t.token));
   absl::MutexLock l(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   if (by != user) RETURN_IF_ERROR(RequireActor(by, Action::kUserManage, now_us));
   ASSIGN_OR_RETURN(bool exists, UserExists(*db_, user));
   if (!exists) return absl::NotFoundError(base::StrCat("user ", user, ": no such user"));
   ASSIGN_OR_RETURN(auto q, db_->Prepare("INSERT INTO tokens(user, name, sha256, created_by, "
                                         "created_us, expires_us) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
                                         "insert token"));
-  q->Bind(1, user).Bind(2, name).BindBlob(3, digest).Bind(4, by).Bind(5, now_us);
-  q->Bind(6, expires_us);
+  q->Bind(1, user).Bind(2, name).BindBlob(3, digest.data(), digest.size()).Bind(4, by);
+  q->Bind(5, now_us).Bind(6, expires_us);
   RETURN_IF_ERROR(q->Run());
-  t.id = static_cast<uint64_t>(db_->LastId());
+  t.id = static_cast<uint64_t>(db_->LastInsertRowid());
   RETURN_IF_ERROR(
       Record(by, base::StrCat("create token ", t.id, " '", name, "' for ", user), now_us));
   RETURN_IF_ERROR(txn.Commit());
@@ -1016,13 +820,13 @@ absl::StatusOr<CreatedToken> UserStore::CreateToken(const std::string& user,
 
 absl::Status UserStore::RevokeToken(uint64_t id, const std::string& by, int64_t now_us) {
   absl::MutexLock l(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT user FROM tokens WHERE id = ?1", "find token"));
   q->Bind(1, id);
   ASSIGN_OR_RETURN(bool row, q->Step());
   if (!row) return absl::NotFoundError(base::StrCat("token ", id, ": no such token"));
-  std::string user = q->Str(0);
+  std::string user(q->Str(0));
   q.reset();
   if (by != user) RETURN_IF_ERROR(RequireActor(by, Action::kUserManage, now_us));
   ASSIGN_OR_RETURN(auto u,
@@ -1062,8 +866,8 @@ absl::Status UserStore::AddCertificate(const std::string& user, std::string_view
                                        const std::string& by, int64_t now_us) {
   ASSIGN_OR_RETURN(std::string fp, NormalizeFingerprint(sha256_hex));
   absl::MutexLock l(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   RETURN_IF_ERROR(RequireActor(by, Action::kUserManage, now_us));
   ASSIGN_OR_RETURN(bool exists, UserExists(*db_, user));
   if (!exists) return absl::NotFoundError(base::StrCat("user ", user, ": no such user"));
@@ -1084,8 +888,8 @@ absl::Status UserStore::RemoveCertificate(std::string_view sha256_hex, const std
                                           int64_t now_us) {
   ASSIGN_OR_RETURN(std::string fp, NormalizeFingerprint(sha256_hex));
   absl::MutexLock l(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   RETURN_IF_ERROR(RequireActor(by, Action::kUserManage, now_us));
   ASSIGN_OR_RETURN(auto q, db_->Prepare("DELETE FROM certs WHERE sha256 = ?1", "remove cert"));
   q->Bind(1, fp);
@@ -1110,8 +914,8 @@ absl::StatusOr<uint64_t> UserStore::RequestGrant(const std::string& grantee, con
     return absl::PermissionDeniedError(base::StrCat(by, " may not grant to themself"));
   }
   absl::MutexLock l(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   RETURN_IF_ERROR(RequireActor(by, Action::kGrantAccess, now_us));
   ASSIGN_OR_RETURN(bool exists, UserExists(*db_, grantee));
   if (!exists) return absl::NotFoundError(base::StrCat("user ", grantee, ": no such user"));
@@ -1147,7 +951,7 @@ absl::StatusOr<uint64_t> UserStore::RequestGrant(const std::string& grantee, con
   q->Bind(1, grantee).Bind(2, role ? "role" : "team").Bind(3, value).Bind(4, by);
   q->Bind(5, now_us);
   RETURN_IF_ERROR(q->Run());
-  auto id = static_cast<uint64_t>(db_->LastId());
+  auto id = static_cast<uint64_t>(db_->LastInsertRowid());
   RETURN_IF_ERROR(
       Record(by, base::StrCat("request ", id, ": ", grant.ToString(), " for ", grantee), now_us));
   RETURN_IF_ERROR(txn.Commit());
@@ -1164,8 +968,8 @@ absl::StatusOr<uint64_t> UserStore::RequestVendorAccess(const std::string& name,
     return absl::PermissionDeniedError(base::StrCat(by, " may not grant to themself"));
   }
   absl::MutexLock l(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   RETURN_IF_ERROR(RequireActor(by, Action::kGrantAccess, now_us));
   ASSIGN_OR_RETURN(std::set<Role> roles, ReadRoles(*db_, name));
   ASSIGN_OR_RETURN(bool exists, UserExists(*db_, name));
@@ -1184,7 +988,7 @@ absl::StatusOr<uint64_t> UserStore::RequestVendorAccess(const std::string& name,
                                         "insert request"));
   q->Bind(1, name).Bind(2, from_us).Bind(3, to_us).Bind(4, by).Bind(5, now_us);
   RETURN_IF_ERROR(q->Run());
-  auto id = static_cast<uint64_t>(db_->LastId());
+  auto id = static_cast<uint64_t>(db_->LastInsertRowid());
   RETURN_IF_ERROR(Record(
       by, base::StrCat("request ", id, ": vendor access for ", name, " ", from_us, "..", to_us),
       now_us));
@@ -1205,8 +1009,8 @@ absl::StatusOr<GrantRequest> UserStore::RejectGrant(uint64_t id, const std::stri
 absl::StatusOr<GrantRequest> UserStore::Decide(uint64_t id, const std::string& by, bool approve,
                                                int64_t now_us) {
   absl::MutexLock l(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   ASSIGN_OR_RETURN(GrantRequest r, QueryRequest(*db_, id));
   if (r.status != "pending") {
     return absl::FailedPreconditionError(base::StrCat("grant request ", id, " is ", r.status));
@@ -1282,8 +1086,8 @@ absl::StatusOr<GrantRequest> UserStore::GetGrantRequest(uint64_t id) {
 absl::Status UserStore::Revoke(const std::string& name, const Grant& grant, const std::string& by,
                                int64_t now_us) {
   absl::MutexLock l(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   RETURN_IF_ERROR(RequireActor(by, Action::kGrantAccess, now_us));
   const bool role = grant.kind == Grant::Kind::kRole;
   ASSIGN_OR_RETURN(auto q, db_->Prepare(role ? "DELETE FROM user_roles WHERE name = ?1 AND "

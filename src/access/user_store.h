@@ -66,6 +66,10 @@
 #include "access/principal.h"
 #include "access/roles.h"
 
+namespace tapvault::sqlite {
+class Db;
+}  // namespace tapvault::sqlite
+
 namespace tapvault::access {
 
 inline constexpr std::string_view kUsersFileName = "users.db";
@@ -154,8 +158,6 @@ struct TokenInfo {
 
 class UserStore {
  public:
-  class Db;  // internal
-
   // Opens DIR/users.db; with `create`, creates the file (0600) and schema if missing. Without,
   // a missing file is NotFound.
   static absl::StatusOr<std::unique_ptr<UserStore>> Open(const std::string& dir, bool create,
@@ -235,7 +237,7 @@ class UserStore {
                                     const std::string& by, int64_t now_us);
 
  private:
-  UserStore(std::unique_ptr<Db> db, UserStoreOptions options);
+  UserStore(std::unique_ptr<sqlite::Db> db, UserStoreOptions options);
 
   absl::StatusOr<std::string> HashPassword(std::string_view password) const;
   // Verifies against a hash of a throw-away password so that an unknown user costs the same.
@@ -251,7 +253,7 @@ class UserStore {
 
   const UserStoreOptions options_;
   absl::Mutex mu_;
-  std::unique_ptr<Db> db_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<sqlite::Db> db_ ABSL_GUARDED_BY(mu_);
   absl::Mutex dummy_mu_;
   std::string dummy_hash_ ABSL_GUARDED_BY(dummy_mu_);
 };

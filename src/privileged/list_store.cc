@@ -18,17 +18,9 @@
 // Every value reaches SQLite as a bound parameter.
 #include "privileged/list_store.h"
 
-#include <fcntl.h>
-#include <sqlite3.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <unordered_map>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -38,6 +30,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "crypto/digest.h"
+#include "sqlite/sqlite.h"
 
 namespace tapvault::privileged {
 
@@ -54,7 +47,6 @@ bool IsStale(const VersionInfo& active, int64_t now_us, int64_t max_age_us) {
 
 namespace {
 
-constexpr int kBusyTimeoutMs = 30'000;
 constexpr const char* kSchemaVersion = "1";
 
 constexpr const char* kSchema = R"sql(
@@ -99,208 +91,35 @@ CREATE TABLE IF NOT EXISTS removals(
   PRIMARY KEY(version, entry_id)) WITHOUT ROWID;
 )sql";
 
-absl::StatusCode CodeFor(int rc) {
-  switch (rc & 0xFF) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return absl::StatusCode::kUnavailable;
-    case SQLITE_FULL:
-      return absl::StatusCode::kResourceExhausted;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return absl::StatusCode::kDataLoss;
-    case SQLITE_CANTOPEN:
-      return absl::StatusCode::kNotFound;
-    case SQLITE_PERM:
-    case SQLITE_AUTH:
-    case SQLITE_READONLY:
-      return absl::StatusCode::kPermissionDenied;
-    case SQLITE_IOERR:
-      return absl::StatusCode::kUnavailable;
-    default:
-      return absl::StatusCode::kInternal;
-  }
+using sqlite::Db;
+using sqlite::Stmt;
+
+uint64_t U64(const Stmt& q, int col) { return static_cast<uint64_t>(q.Int(col)); }
+std::optional<int64_t> OptInt(const Stmt& q, int col) {
+  return q.IsNull(col) ? std::nullopt : std::optional<int64_t>(q.Int(col));
+}
+Stmt& BindOpt(Stmt& q, int i, std::optional<int64_t> v) {
+  return v ? q.Bind(i, *v) : q.BindNull(i);
 }
 
-absl::Status SqlError(sqlite3* db, int rc, std::string_view what) {
-  const char* msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  return absl::Status(CodeFor(rc),
-                      base::StrCat("privileged list: ", what, ": ", msg, " (", rc, ")"));
-}
-
-}  // namespace
-
-// One connection with its prepared statements. Callers hold ListStore::mu_.
-class ListStore::Db {
- public:
-  explicit Db(sqlite3* db) : db_(db) {}
-  ~Db() {
-    for (auto& [sql, s] : cache_) sqlite3_finalize(s);
-    sqlite3_close_v2(db_);
-  }
-  sqlite3* db() const { return db_; }
-
-  absl::Status Exec(const char* sql, std::string_view what) {
-    char* err = nullptr;
-    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
-    if (rc == SQLITE_OK) return absl::OkStatus();
-    std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
-    sqlite3_free(err);
-    return absl::Status(CodeFor(rc),
-                        base::StrCat("privileged list: ", what, ": ", msg, " (", rc, ")"));
-  }
-
-  // A statement, reset and unbound when the Stmt goes out of scope.
-  class Stmt {
-   public:
-    Stmt(sqlite3* db, sqlite3_stmt* s, std::string_view what) : db_(db), s_(s), what_(what) {}
-    ~Stmt() {
-      sqlite3_reset(s_);
-      sqlite3_clear_bindings(s_);
-    }
-    Stmt(const Stmt&) = delete;
-    Stmt& operator=(const Stmt&) = delete;
-
-    Stmt& Bind(int i, int64_t v) { return Check(sqlite3_bind_int64(s_, i, v)); }
-    Stmt& Bind(int i, uint64_t v) { return Bind(i, static_cast<int64_t>(v)); }
-    Stmt& Bind(int i, int v) { return Bind(i, static_cast<int64_t>(v)); }
-    Stmt& Bind(int i, double v) { return Check(sqlite3_bind_double(s_, i, v)); }
-    Stmt& Bind(int i, std::string_view v) {
-      return Check(sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
-    }
-    Stmt& Bind(int i, std::optional<int64_t> v) {
-      return v ? Bind(i, *v) : Check(sqlite3_bind_null(s_, i));
-    }
-    absl::Status bind_status() const { return bind_status_; }
-
-    // true: a row is ready; false: done.
-    absl::StatusOr<bool> Step() {
-      RETURN_IF_ERROR(bind_status_);
-      int rc = sqlite3_step(s_);
-      if (rc == SQLITE_ROW) return true;
-      if (rc == SQLITE_DONE) return false;
-      return SqlError(db_, rc, what_);
-    }
-    // Runs a statement that returns no rows and resets it, so that it can be bound again.
-    absl::Status Run() {
-      absl::StatusOr<bool> row = Step();
-      sqlite3_reset(s_);
-      return row.status();
-    }
-    int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
-    uint64_t U64(int col) const { return static_cast<uint64_t>(Int(col)); }
-    double Double(int col) const { return sqlite3_column_double(s_, col); }
-    bool IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
-    std::optional<int64_t> OptInt(int col) const {
-      return IsNull(col) ? std::nullopt : std::optional<int64_t>(Int(col));
-    }
-    // Valid until the next Step or the end of the Stmt.
-    std::string_view Str(int col) const {
-      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
-      return p == nullptr ? std::string_view()
-                          : std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(s_, col)));
-    }
-
-   private:
-    Stmt& Check(int rc) {
-      if (rc != SQLITE_OK && bind_status_.ok()) bind_status_ = SqlError(db_, rc, what_);
-      return *this;
-    }
-    sqlite3* db_;
-    sqlite3_stmt* s_;
-    std::string what_;
-    absl::Status bind_status_;
-  };
-
-  // The cached prepared statement for `sql` (one of a fixed set of texts).
-  absl::StatusOr<std::unique_ptr<Stmt>> Prepare(const char* sql, std::string_view what) {
-    auto it = cache_.find(sql);
-    if (it == cache_.end()) {
-      sqlite3_stmt* s = nullptr;
-      int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
-      if (rc != SQLITE_OK) {
-        sqlite3_finalize(s);
-        return SqlError(db_, rc, base::StrCat("prepare ", what));
-      }
-      it = cache_.emplace(sql, s).first;
-    }
-    return std::make_unique<Stmt>(db_, it->second, what);
-  }
-
-  // Write transaction: rolled back unless Commit() succeeded. BEGIN IMMEDIATE takes the write
-  // lock first, so the content read inside is the content the changes apply to.
-  class Txn {
-   public:
-    explicit Txn(Db* db) : db_(db) {}
-    ~Txn() {
-      if (begun_ && !done_ && sqlite3_get_autocommit(db_->db()) == 0) {
-        (void)db_->Exec("ROLLBACK", "rollback");
-      }
-    }
-    absl::Status Begin(bool write) {
-      RETURN_IF_ERROR(db_->Exec(write ? "BEGIN IMMEDIATE" : "BEGIN", "begin"));
-      begun_ = true;
-      return absl::OkStatus();
-    }
-    absl::Status Commit() {
-      RETURN_IF_ERROR(db_->Exec("COMMIT", "commit"));
-      done_ = true;
-      return absl::OkStatus();
-    }
-
-   private:
-    Db* db_;
-    bool begun_ = false;
-    bool done_ = false;
-  };
-
- private:
-  sqlite3* db_;
-  std::unordered_map<const char*, sqlite3_stmt*> cache_;
-};
-
-namespace {
-
-using Db = ListStore::Db;
-
-absl::Status CreatePrivateFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    int err = errno;
-    std::string what = base::StrCat("privileged list: create ", path, ": ", std::strerror(err));
-    if (err == ENOENT) return absl::NotFoundError(what);
-    if (err == EACCES || err == EPERM || err == EROFS) return absl::PermissionDeniedError(what);
-    if (err == ENOSPC || err == EDQUOT) return absl::ResourceExhaustedError(what);
-    return absl::UnavailableError(what);
-  }
-  int rc = ::fchmod(fd, 0600);  // the umask may have taken owner bits away
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) {
-    return absl::UnavailableError(
-        base::StrCat("privileged list: chmod ", path, ": ", std::strerror(err)));
-  }
-  return absl::OkStatus();
-}
-
-VersionInfo ReadVersion(const Db::Stmt& q) {
+VersionInfo ReadVersion(const Stmt& q) {
   VersionInfo v;
-  v.id = q.U64(0);
+  v.id = U64(q, 0);
   v.sha256_hex = std::string(q.Str(1));
   v.source = std::string(q.Str(2));
   v.imported_by = std::string(q.Str(3));
   v.imported_us = q.Int(4);
-  v.entries = q.U64(5);
-  v.added = q.U64(6);
-  v.removed = q.U64(7);
-  v.duplicates = q.U64(8);
+  v.entries = U64(q, 5);
+  v.added = U64(q, 6);
+  v.removed = U64(q, 7);
+  v.duplicates = U64(q, 8);
   v.status = std::string(q.Str(9));
   v.confirmed_by = std::string(q.Str(10));
   v.confirmed_us = q.Int(11);
   v.shrink = q.Double(12);
-  v.base = q.U64(13);
-  v.in_force_from_us = q.OptInt(14).value_or(0);
-  v.in_force_to_us = q.OptInt(15).value_or(0);
+  v.base = U64(q, 13);
+  v.in_force_from_us = OptInt(q, 14).value_or(0);
+  v.in_force_to_us = OptInt(q, 15).value_or(0);
   return v;
 }
 
@@ -346,14 +165,14 @@ absl::StatusOr<EntryType> TypeOf(int64_t v) {
   return static_cast<EntryType>(v);
 }
 
-absl::StatusOr<Entry> ReadEntry(const Db::Stmt& q) {
+absl::StatusOr<Entry> ReadEntry(const Stmt& q) {
   Entry e;
   ASSIGN_OR_RETURN(e.type, TypeOf(q.Int(1)));
   e.value = std::string(q.Str(2));
   e.value_to = std::string(q.Str(3));
   e.source = std::string(q.Str(4));
-  e.valid_from_us = q.OptInt(5);
-  e.valid_to_us = q.OptInt(6);
+  e.valid_from_us = OptInt(q, 5);
+  e.valid_to_us = OptInt(q, 6);
   e.ref = std::string(q.Str(7));
   return e;
 }
@@ -430,64 +249,12 @@ ListStore::~ListStore() = default;
 
 absl::StatusOr<std::unique_ptr<ListStore>> ListStore::Open(const std::string& path, bool create,
                                                            bool read_only) {
-  if (create && read_only) {
-    return absl::InvalidArgumentError("privileged list: create and read_only exclude each other");
-  }
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    if (!create) {
-      return absl::NotFoundError(base::StrCat("privileged list: ", path, ": no such file"));
-    }
-    RETURN_IF_ERROR(CreatePrivateFile(path));
-  }
-  sqlite3* raw = nullptr;
-  int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
-  auto db = std::make_unique<Db>(raw);  // owns the handle even when open failed
-  if (rc != SQLITE_OK) return SqlError(raw, rc, base::StrCat("open ", path));
-  sqlite3_extended_result_codes(raw, 1);
-  rc = sqlite3_busy_timeout(raw, kBusyTimeoutMs);
-  if (rc != SQLITE_OK) return SqlError(raw, rc, "busy_timeout");
-  RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=FULL", "pragma synchronous"));
-  if (!read_only) {
-    // journal_mode is a property of the file; the writer sets it, readers find it.
-    ASSIGN_OR_RETURN(auto q, db->Prepare("PRAGMA journal_mode=WAL", "pragma journal_mode"));
-    ASSIGN_OR_RETURN(bool row, q->Step());
-    if (!row || q->Str(0) != "wal") {
-      return absl::FailedPreconditionError("privileged list: journal_mode=WAL not accepted");
-    }
-  }
-  if (create) {
-    Db::Txn txn(db.get());
-    RETURN_IF_ERROR(txn.Begin(true));
-    RETURN_IF_ERROR(db->Exec(kSchema, "create schema"));
-    ASSIGN_OR_RETURN(auto q, db->Prepare("INSERT OR IGNORE INTO meta(key, value) VALUES("
-                                         "'schema_version', ?1)",
-                                         "set schema_version"));
-    q->Bind(1, std::string_view(kSchemaVersion));
-    RETURN_IF_ERROR(q->Run());
-    q.reset();
-    RETURN_IF_ERROR(txn.Commit());
-  }
-  {
-    ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-                                         "AND name = 'meta'",
-                                         "read schema"));
-    ASSIGN_OR_RETURN(bool row, q->Step());
-    if (!row || q->Int(0) == 0) {
-      return absl::FailedPreconditionError(
-          base::StrCat("privileged list: ", path, " is not a privileged-list database"));
-    }
-  }
-  ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT value FROM meta WHERE key = 'schema_version'",
-                                       "read schema_version"));
-  ASSIGN_OR_RETURN(bool row, q->Step());
-  if (!row || q->Str(0) != kSchemaVersion) {
-    return absl::FailedPreconditionError(base::StrCat("privileged list: schema version '",
-                                                      row ? q->Str(0) : "", "' unsupported (want ",
-                                                      kSchemaVersion, ")"));
-  }
-  q.reset();
+  ASSIGN_OR_RETURN(auto db, Db::Open(path, {.label = "privileged list",
+                                            .create = create,
+                                            .read_only = read_only,
+                                            .schema = kSchema,
+                                            .schema_version = kSchemaVersion,
+                                            .required_tables = {"meta"}}));
   return std::unique_ptr<ListStore>(new ListStore(std::move(db)));
 }
 
@@ -518,7 +285,7 @@ absl::StatusOr<ImportResult> ListStore::Import(std::string_view csv, const Impor
 
   absl::MutexLock lock(&mu_);
   Db& db = *db_;
-  Db::Txn txn(&db);
+  sqlite::Txn txn(&db);
   RETURN_IF_ERROR(txn.Begin(true));
   ASSIGN_OR_RETURN(std::optional<VersionInfo> active, QueryActive(db));
 
@@ -536,7 +303,8 @@ absl::StatusOr<ImportResult> ListStore::Import(std::string_view csv, const Impor
       if (!row) break;
       ASSIGN_OR_RETURN(EntryType type, TypeOf(q->Int(1)));
       size_t start = arena.size();
-      EntryKey(type, q->Str(2), q->Str(3), q->Str(4), q->OptInt(5), q->OptInt(6), q->Str(7), arena);
+      EntryKey(type, q->Str(2), q->Str(3), q->Str(4), OptInt(*q, 5), OptInt(*q, 6), q->Str(7),
+               arena);
       spans.emplace_back(start, arena.size() - start);
       ids.push_back(q->Int(0));
     }
@@ -600,10 +368,10 @@ absl::StatusOr<ImportResult> ListStore::Import(std::string_view csv, const Impor
         .Bind(8, v.duplicates)
         .Bind(9, std::string_view(v.status))
         .Bind(10, v.shrink)
-        .Bind(11, v.base)
-        .Bind(12, held ? std::nullopt : std::optional<int64_t>(v.in_force_from_us));
+        .Bind(11, v.base);
+    BindOpt(*q, 12, held ? std::nullopt : std::optional<int64_t>(v.in_force_from_us));
     RETURN_IF_ERROR(q->Run());
-    v.id = static_cast<uint64_t>(sqlite3_last_insert_rowid(db.db()));
+    v.id = static_cast<uint64_t>(db.LastInsertRowid());
   }
   {
     // A newer delivery replaces older ones still waiting for confirmation.
@@ -625,11 +393,11 @@ absl::StatusOr<ImportResult> ListStore::Import(std::string_view csv, const Impor
           .Bind(2, std::string_view(e->value))
           .Bind(3, std::string_view(e->value_to))
           .Bind(4, std::string_view(e->source))
-          .Bind(5, e->valid_from_us)
-          .Bind(6, e->valid_to_us)
           .Bind(7, std::string_view(e->ref))
           .Bind(8, v.id)
           .Bind(9, held ? 1 : 0);
+      BindOpt(*q, 5, e->valid_from_us);
+      BindOpt(*q, 6, e->valid_to_us);
       RETURN_IF_ERROR(q->Run());
     }
   }
@@ -685,7 +453,7 @@ absl::StatusOr<VersionInfo> ListStore::Confirm(uint64_t version, std::string_vie
     return absl::InvalidArgumentError("privileged list: confirm: who confirms is required");
   absl::MutexLock lock(&mu_);
   Db& db = *db_;
-  Db::Txn txn(&db);
+  sqlite::Txn txn(&db);
   RETURN_IF_ERROR(txn.Begin(true));
   ASSIGN_OR_RETURN(VersionInfo v, VersionLocked(version));
   if (v.status != "held") {
@@ -742,7 +510,7 @@ absl::StatusOr<VersionInfo> ListStore::Reject(uint64_t version, std::string_view
     return absl::InvalidArgumentError("privileged list: reject: who rejects is required");
   absl::MutexLock lock(&mu_);
   Db& db = *db_;
-  Db::Txn txn(&db);
+  sqlite::Txn txn(&db);
   RETURN_IF_ERROR(txn.Begin(true));
   ASSIGN_OR_RETURN(VersionInfo v, VersionLocked(version));
   if (v.status != "held") {
@@ -773,7 +541,7 @@ absl::StatusOr<uint64_t> ListStore::ActiveVersionId() {
   ASSIGN_OR_RETURN(
       auto q, db_->Prepare("SELECT id FROM versions WHERE status = 'active'", "read active id"));
   ASSIGN_OR_RETURN(bool row, q->Step());
-  return row ? q->U64(0) : uint64_t{0};
+  return row ? U64(*q, 0) : uint64_t{0};
 }
 
 absl::StatusOr<std::optional<VersionInfo>> ListStore::InForceAt(int64_t at_us) {
@@ -823,12 +591,12 @@ absl::Status ListStore::ForEachEntryLocked(const VersionInfo& v, RowFn&& fn) {
 
 absl::StatusOr<std::vector<Entry>> ListStore::Entries(uint64_t version) {
   absl::MutexLock lock(&mu_);
-  Db::Txn txn(db_.get());  // one snapshot for the version row and its entries
+  sqlite::Txn txn(db_.get());  // one snapshot for the version row and its entries
   RETURN_IF_ERROR(txn.Begin(false));
   ASSIGN_OR_RETURN(VersionInfo v, VersionLocked(version));
   std::vector<Entry> out;
   out.reserve(v.entries);
-  RETURN_IF_ERROR(ForEachEntryLocked(v, [&](const Db::Stmt& q) -> absl::Status {
+  RETURN_IF_ERROR(ForEachEntryLocked(v, [&](const Stmt& q) -> absl::Status {
     ASSIGN_OR_RETURN(Entry e, ReadEntry(q));
     out.push_back(std::move(e));
     return absl::OkStatus();
@@ -840,15 +608,15 @@ absl::StatusOr<std::vector<Entry>> ListStore::Entries(uint64_t version) {
 
 absl::StatusOr<std::unique_ptr<Matcher>> ListStore::LoadMatcher(uint64_t version) {
   absl::MutexLock lock(&mu_);
-  Db::Txn txn(db_.get());
+  sqlite::Txn txn(db_.get());
   RETURN_IF_ERROR(txn.Begin(false));
   ASSIGN_OR_RETURN(VersionInfo v, VersionLocked(version));
   Matcher::Builder builder;
   builder.Reserve(v.entries);
   uint64_t rows = 0;
-  RETURN_IF_ERROR(ForEachEntryLocked(v, [&](const Db::Stmt& q) -> absl::Status {
+  RETURN_IF_ERROR(ForEachEntryLocked(v, [&](const Stmt& q) -> absl::Status {
     ASSIGN_OR_RETURN(EntryType type, TypeOf(q.Int(1)));
-    if (!builder.Add(type, q.Str(2), q.Str(3), q.OptInt(5), q.OptInt(6))) {
+    if (!builder.Add(type, q.Str(2), q.Str(3), OptInt(q, 5), OptInt(q, 6))) {
       // Only validated entries are stored: this is a damaged or foreign file. Failing beats
       // running with an entry silently missing.
       return absl::DataLossError(base::StrCat("privileged list: version ", version, ": entry ",
@@ -867,7 +635,7 @@ absl::StatusOr<std::unique_ptr<Matcher>> ListStore::LoadMatcher(uint64_t version
 
 absl::StatusOr<ListStore::Diff> ListStore::DiffOf(uint64_t version) {
   absl::MutexLock lock(&mu_);
-  Db::Txn txn(db_.get());
+  sqlite::Txn txn(db_.get());
   RETURN_IF_ERROR(txn.Begin(false));
   ASSIGN_OR_RETURN(VersionInfo v, VersionLocked(version));
   Diff diff;

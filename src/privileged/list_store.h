@@ -43,6 +43,10 @@
 #include "privileged/list_csv.h"
 #include "privileged/matcher.h"
 
+namespace tapvault::sqlite {
+class Db;
+}  // namespace tapvault::sqlite
+
 namespace tapvault::privileged {
 
 // The list database of a data directory: DIR/privileged.db.
@@ -132,17 +136,15 @@ class ListStore {
   // What `version` adds to and removes from the version that was in force when it was imported.
   absl::StatusOr<Diff> DiffOf(uint64_t version);
 
-  class Db;  // the SQLite connection (list_store.cc); public only so that helpers there see it
-
  private:
-  explicit ListStore(std::unique_ptr<Db> db);
+  explicit ListStore(std::unique_ptr<sqlite::Db> db);
   absl::StatusOr<VersionInfo> VersionLocked(uint64_t version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   template <typename RowFn>
   absl::Status ForEachEntryLocked(const VersionInfo& v, RowFn&& fn)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
-  std::unique_ptr<Db> db_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<sqlite::Db> db_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tapvault::privileged

@@ -171,6 +171,7 @@ Stmt& Stmt::Check(int rc) {
 }
 
 Stmt& Stmt::Bind(int i, int64_t v) { return Check(sqlite3_bind_int64(s_, i, v)); }
+Stmt& Stmt::Bind(int i, double v) { return Check(sqlite3_bind_double(s_, i, v)); }
 Stmt& Stmt::Bind(int i, std::string_view v) {
   // An empty view may have no data pointer, which SQLite would bind as NULL rather than ''.
   return Check(sqlite3_bind_text64(s_, i, v.data() == nullptr ? "" : v.data(), v.size(),
@@ -197,6 +198,7 @@ absl::Status Stmt::Run() {
 }
 
 int64_t Stmt::Int(int col) const { return sqlite3_column_int64(s_, col); }
+double Stmt::Double(int col) const { return sqlite3_column_double(s_, col); }
 bool Stmt::IsNull(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
 
 std::string_view Stmt::Str(int col) const {

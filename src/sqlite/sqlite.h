@@ -96,6 +96,7 @@ class Stmt {
   Stmt& Bind(int i, int v) { return Bind(i, static_cast<int64_t>(v)); }
   Stmt& Bind(int i, uint32_t v) { return Bind(i, static_cast<int64_t>(v)); }
   Stmt& Bind(int i, bool v) { return Bind(i, static_cast<int64_t>(v ? 1 : 0)); }
+  Stmt& Bind(int i, double v);
   Stmt& Bind(int i, std::string_view v);
   Stmt& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
   Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
@@ -108,6 +109,7 @@ class Stmt {
   absl::Status Run();
 
   int64_t Int(int col) const;
+  double Double(int col) const;
   bool IsNull(int col) const;
   // Valid until the next Step or the end of the Stmt.
   std::string_view Str(int col) const;

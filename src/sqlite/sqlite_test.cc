@@ -135,6 +135,17 @@ TEST_F(SqliteTest, AnEmptyViewIsTheEmptyStringNotNull) {
   EXPECT_EQ((*q)->Int(1), 1);
 }
 
+TEST_F(SqliteTest, RealsRoundTrip) {
+  auto db = Db::Open(path_, Options(true));
+  ASSERT_TRUE(db.ok());
+  auto ins = (*db)->Prepare("INSERT INTO t(name, data) VALUES(?1, ?2)", "insert");
+  ASSERT_TRUE((*ins)->Bind(1, "r").Bind(2, 0.25).Run().ok());
+  auto q = (*db)->Prepare("SELECT data, typeof(data) FROM t", "select");
+  ASSERT_TRUE(*(*q)->Step());
+  EXPECT_EQ((*q)->Double(0), 0.25);
+  EXPECT_EQ((*q)->Str(1), "real");
+}
+
 TEST_F(SqliteTest, ReadOnlyRefusesWrites) {
   ASSERT_TRUE(Db::Open(path_, Options(true)).ok());
   OpenOptions ro = Options(false);

@@ -29,6 +29,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "base/time.h"
+#include "sqlite/sqlite.h"
 
 namespace tapvault::store {
 
@@ -323,16 +324,10 @@ class Query {
   int index_ = 0;
 };
 
-bool FileExists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-// Creates `path` empty with mode 0600 unless it exists. SQLite would create it with 0644 (minus
-// umask), and gives the -wal/-shm files the mode of the database file.
-absl::Status CreatePrivateFile(const std::string& path, bool must_not_exist) {
-  int flags = O_CREAT | O_WRONLY | O_CLOEXEC | (must_not_exist ? O_EXCL : 0);
-  int fd = ::open(path.c_str(), flags, 0600);
+// Creates `path` empty with mode 0600; AlreadyExists if it exists (O_EXCL: a backup never
+// overwrites a file). sqlite::CreatePrivateFile is the non-exclusive form Open uses.
+absl::Status CreateNewPrivateFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0) {
     int err = errno;
     std::string what = base::StrCat("catalog: create ", path, ": ", std::strerror(err));
@@ -354,26 +349,21 @@ absl::Status CreatePrivateFile(const std::string& path, bool must_not_exist) {
 
 }  // namespace
 
+// The connection (opened, configured and transacted through sqlite::Db) with the catalog's own
+// statement layer: sqlite::Stmt caches by the address of a literal, but the catalog assembles
+// statement texts at run time (ListComms, Slices, ...), binds positionally and leniently, binds
+// SQLITE_STATIC on the Commit path, and maps constraint and read-only failures to codes its
+// callers rely on (AlreadyExists, FailedPrecondition); see CodeFor above.
 class SqliteCatalog::Impl {
  public:
-  explicit Impl(sqlite3* db, bool read_only) : db_(db), read_only_(read_only) {}
-  ~Impl() {
-    cache_.clear();  // finalize before close
-    sqlite3_close_v2(db_);
-  }
+  explicit Impl(std::unique_ptr<sqlite::Db> sql) : sql_(std::move(sql)), db_(sql_->raw()) {}
+  ~Impl() { cache_.clear(); }  // finalize before sql_ closes the connection
 
   sqlite3* db() const { return db_; }
-  bool read_only() const { return read_only_; }
+  sqlite::Db& sql() { return *sql_; }
 
-  // Executes SQL without parameters (PRAGMAs, schema, transaction control).
-  absl::Status Exec(const char* sql, std::string_view what) {
-    char* err = nullptr;
-    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
-    if (rc == SQLITE_OK) return absl::OkStatus();
-    std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
-    sqlite3_free(err);
-    return absl::Status(CodeFor(rc), base::StrCat("catalog: ", what, ": ", msg, " (", rc, ")"));
-  }
+  // Executes SQL without parameters (PRAGMAs, schema).
+  absl::Status Exec(const char* sql, std::string_view what) { return sql_->Exec(sql, what); }
 
   // The cached statement for `sql` (prepared on first use). `sql` is one of a fixed set of
   // texts, so the cache stays small.
@@ -415,33 +405,6 @@ class SqliteCatalog::Impl {
     return absl::OkStatus();
   }
 
-  // Scoped write transaction: rolls back unless Commit() succeeded.
-  class Txn {
-   public:
-    explicit Txn(Impl* impl) : impl_(impl) {}
-    ~Txn() {
-      // A failed statement may already have rolled back (FULL, IOERR, BUSY); autocommit tells.
-      if (begun_ && !done_ && sqlite3_get_autocommit(impl_->db_) == 0) {
-        (void)impl_->Exec("ROLLBACK", "rollback");
-      }
-    }
-    absl::Status Begin() {
-      RETURN_IF_ERROR(impl_->Exec("BEGIN IMMEDIATE", "begin"));
-      begun_ = true;
-      return absl::OkStatus();
-    }
-    absl::Status Commit() {
-      RETURN_IF_ERROR(impl_->Exec("COMMIT", "commit"));
-      done_ = true;
-      return absl::OkStatus();
-    }
-
-   private:
-    Impl* impl_;
-    bool begun_ = false;
-    bool done_ = false;
-  };
-
   // TRUNCATE checkpoint: copies the WAL into the database and truncates the WAL to zero bytes,
   // so page images holding erased wrapped keys leave the WAL. A reader in another process can
   // block it; then the next Commit tries again.
@@ -459,8 +422,8 @@ class SqliteCatalog::Impl {
   bool checkpoint_pending() const { return checkpoint_pending_; }
 
  private:
+  std::unique_ptr<sqlite::Db> sql_;
   sqlite3* db_;
-  bool read_only_;
   bool checkpoint_pending_ = false;
   std::unordered_map<std::string, StmtPtr> cache_;
 };
@@ -469,28 +432,9 @@ namespace {
 
 using Impl = SqliteCatalog::Impl;
 
-absl::Status Configure(Impl& impl, bool read_only) {
-  int rc = sqlite3_busy_timeout(impl.db(), kBusyTimeoutMs);
-  if (rc != SQLITE_OK) return SqlError(impl.db(), rc, "busy_timeout");
-  RETURN_IF_ERROR(impl.Exec("PRAGMA foreign_keys=ON", "pragma foreign_keys"));
-  RETURN_IF_ERROR(impl.Exec("PRAGMA secure_delete=ON", "pragma secure_delete"));
-  RETURN_IF_ERROR(impl.Exec("PRAGMA synchronous=FULL", "pragma synchronous"));
-  if (read_only)
-    return absl::OkStatus();  // journal_mode is a property of the file: the writer sets it
-  ASSIGN_OR_RETURN(sqlite3_stmt * s, impl.Prepare("PRAGMA journal_mode=WAL"));
-  Query q(impl.db(), s, "pragma journal_mode");
-  ASSIGN_OR_RETURN(bool row, q.Step());
-  std::string mode = row ? q.Str(0) : "";
-  if (mode != "wal") {
-    return absl::FailedPreconditionError(
-        base::StrCat("catalog: journal_mode=WAL not accepted (mode is '", mode, "')"));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status CreateSchema(Impl& impl) {
-  Impl::Txn txn(&impl);
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(&impl.sql());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   RETURN_IF_ERROR(impl.Exec(kSchema, "create schema"));
   RETURN_IF_ERROR(impl.Run("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)",
                            "set schema_version", kSchemaVersion)
@@ -517,8 +461,8 @@ absl::Status MigrateSchema(Impl& impl) {
     version = row ? q.Str(0) : "";
   }
   if (version != "1") return absl::OkStatus();
-  Impl::Txn txn(&impl);
-  RETURN_IF_ERROR(txn.Begin());
+  sqlite::Txn txn(&impl.sql());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
   RETURN_IF_ERROR(impl.Exec(kMigrate1To2, "migrate schema 1 to 2"));
   RETURN_IF_ERROR(impl.Exec(kSchema, "migrate schema 1 to 2"));
   RETURN_IF_ERROR(impl.Run("UPDATE meta SET value = ? WHERE key = 'schema_version'",
@@ -598,21 +542,15 @@ SqliteCatalog::~SqliteCatalog() = default;
 
 absl::StatusOr<std::unique_ptr<SqliteCatalog>> SqliteCatalog::Open(const std::string& path,
                                                                    bool create, bool read_only) {
-  if (create && read_only) {
-    return absl::InvalidArgumentError("catalog: open: create and read_only exclude each other");
-  }
-  if (!FileExists(path)) {
-    if (!create) return absl::NotFoundError(base::StrCat("catalog: open ", path, ": no such file"));
-    RETURN_IF_ERROR(CreatePrivateFile(path, /*must_not_exist=*/false));
-  }
-  int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
-  auto impl = std::make_unique<Impl>(db, read_only);  // owns db even when open failed
-  if (rc != SQLITE_OK) return SqlError(db, rc, base::StrCat("open ", path));
-  sqlite3_extended_result_codes(db, 1);
-
-  RETURN_IF_ERROR(Configure(*impl, read_only));
+  // The schema is neither created nor checked by sqlite::Db::Open: a catalog of schema 1 must be
+  // migrated before kSchema (whose indexes name the new columns) runs and the version is checked.
+  ASSIGN_OR_RETURN(auto sql, sqlite::Db::Open(path, {.label = "catalog",
+                                                     .create = create,
+                                                     .read_only = read_only,
+                                                     .foreign_keys = true,
+                                                     .busy_timeout_ms = kBusyTimeoutMs}));
+  RETURN_IF_ERROR(sql->Exec("PRAGMA secure_delete=ON", "pragma secure_delete"));
+  auto impl = std::make_unique<Impl>(std::move(sql));
   if (!read_only) RETURN_IF_ERROR(MigrateSchema(*impl));
   if (create) RETURN_IF_ERROR(CreateSchema(*impl));
   RETURN_IF_ERROR(CheckSchema(*impl));
@@ -809,8 +747,8 @@ absl::Status ApplyBatch(Impl& db, const CommitBatch& b) {
 absl::Status SqliteCatalog::Commit(const CommitBatch& b) {
   Impl& db = *impl_;
   {
-    Impl::Txn txn(&db);
-    RETURN_IF_ERROR(txn.Begin());
+    sqlite::Txn txn(&db.sql());
+    RETURN_IF_ERROR(txn.Begin(/*write=*/true));
     RETURN_IF_ERROR(ApplyBatch(db, b));
     RETURN_IF_ERROR(txn.Commit());
   }
@@ -1097,8 +1035,8 @@ absl::StatusOr<Catalog::MaxIds> SqliteCatalog::GetMaxIds() {
 absl::Status SqliteCatalog::ApplyDestroy(const DestroyTxn& t) {
   Impl& db = *impl_;
   {
-    Impl::Txn txn(&db);
-    RETURN_IF_ERROR(txn.Begin());
+    sqlite::Txn txn(&db.sql());
+    RETURN_IF_ERROR(txn.Begin(/*write=*/true));
     // New (e.g. warrant) keys first: re-wrapped keys may name them in wrapped_by.
     RETURN_IF_ERROR(InsertKeys(db, t.new_keys));
     for (const KeyUpdate& u : t.rewrap) {
@@ -1182,7 +1120,7 @@ absl::StatusOr<uint64_t> SqliteCatalog::AddRequest(std::string_view kind, std::s
                             "VALUES(?, ?, 'pending', ?)",
                             "add request", kind, body, base::Now().unix_us)
                       .status());
-  return static_cast<uint64_t>(sqlite3_last_insert_rowid(impl_->db()));
+  return static_cast<uint64_t>(impl_->sql().LastInsertRowid());
 }
 
 namespace {
@@ -1231,7 +1169,7 @@ absl::Status SqliteCatalog::FinishRequest(uint64_t id, bool ok, std::string_view
 
 absl::Status SqliteCatalog::BackupTo(const std::string& path) {
   // The copy holds wrapped keys: create it 0600 ourselves (VACUUM INTO accepts an empty file).
-  RETURN_IF_ERROR(CreatePrivateFile(path, /*must_not_exist=*/true));
+  RETURN_IF_ERROR(CreateNewPrivateFile(path));
   absl::Status st = impl_->Run("VACUUM INTO ?", base::StrCat("backup to ", path), path).status();
   if (!st.ok()) ::unlink(path.c_str());
   return st;

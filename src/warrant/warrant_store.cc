@@ -15,15 +15,7 @@
 // (CHECK); each change is one BEGIN IMMEDIATE transaction. Every value is a bound parameter.
 #include "warrant/warrant_store.h"
 
-#include <fcntl.h>
-#include <sqlite3.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <unordered_map>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -31,6 +23,7 @@
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "nlohmann/json.hpp"
+#include "sqlite/sqlite.h"
 
 namespace tapvault::warrant {
 
@@ -43,7 +36,6 @@ std::string WarrantPath(std::string_view dir) {
 
 namespace {
 
-constexpr int kBusyTimeoutMs = 30'000;
 constexpr const char* kSchemaVersion = "1";
 
 constexpr const char* kSchema = R"sql(
@@ -86,183 +78,15 @@ CREATE VIEW IF NOT EXISTS current AS
 INSERT OR IGNORE INTO meta(key, value) VALUES('generation', 0);
 )sql";
 
-absl::StatusCode CodeFor(int rc) {
-  switch (rc & 0xFF) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_IOERR:
-      return absl::StatusCode::kUnavailable;
-    case SQLITE_FULL:
-      return absl::StatusCode::kResourceExhausted;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return absl::StatusCode::kDataLoss;
-    case SQLITE_CANTOPEN:
-      return absl::StatusCode::kNotFound;
-    case SQLITE_PERM:
-    case SQLITE_AUTH:
-    case SQLITE_READONLY:
-      return absl::StatusCode::kPermissionDenied;
-    case SQLITE_CONSTRAINT:
-      return absl::StatusCode::kFailedPrecondition;
-    default:
-      return absl::StatusCode::kInternal;
-  }
-}
-
-absl::Status SqlError(sqlite3* db, int rc, std::string_view what) {
-  const char* msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  return absl::Status(CodeFor(rc), base::StrCat("warrants: ", what, ": ", msg, " (", rc, ")"));
-}
-
-}  // namespace
-
-// One connection with its prepared statements. Callers hold WarrantStore::mu_.
-class WarrantStore::Db {
- public:
-  explicit Db(sqlite3* db) : db_(db) {}
-  ~Db() {
-    for (auto& [sql, s] : cache_) sqlite3_finalize(s);
-    sqlite3_close_v2(db_);
-  }
-  sqlite3* db() const { return db_; }
-
-  absl::Status Exec(const char* sql, std::string_view what) {
-    char* err = nullptr;
-    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
-    if (rc == SQLITE_OK) return absl::OkStatus();
-    std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
-    sqlite3_free(err);
-    return absl::Status(CodeFor(rc), base::StrCat("warrants: ", what, ": ", msg, " (", rc, ")"));
-  }
-
-  // A statement, reset and unbound when the Stmt goes out of scope.
-  class Stmt {
-   public:
-    Stmt(sqlite3* db, sqlite3_stmt* s, std::string_view what) : db_(db), s_(s), what_(what) {}
-    ~Stmt() {
-      sqlite3_reset(s_);
-      sqlite3_clear_bindings(s_);
-    }
-    Stmt(const Stmt&) = delete;
-    Stmt& operator=(const Stmt&) = delete;
-
-    Stmt& Bind(int i, int64_t v) { return Check(sqlite3_bind_int64(s_, i, v)); }
-    Stmt& Bind(int i, uint64_t v) { return Bind(i, static_cast<int64_t>(v)); }
-    Stmt& Bind(int i, int v) { return Bind(i, static_cast<int64_t>(v)); }
-    Stmt& Bind(int i, uint32_t v) { return Bind(i, static_cast<int64_t>(v)); }
-    Stmt& Bind(int i, std::string_view v) {
-      return Check(sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
-    }
-
-    // true: a row is ready; false: done.
-    absl::StatusOr<bool> Step() {
-      RETURN_IF_ERROR(bind_status_);
-      int rc = sqlite3_step(s_);
-      if (rc == SQLITE_ROW) return true;
-      if (rc == SQLITE_DONE) return false;
-      return SqlError(db_, rc, what_);
-    }
-    absl::Status Run() {
-      absl::StatusOr<bool> row = Step();
-      sqlite3_reset(s_);
-      return row.status();
-    }
-    int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
-    // Valid until the next Step or the end of the Stmt.
-    std::string_view Str(int col) const {
-      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
-      return p == nullptr ? std::string_view()
-                          : std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(s_, col)));
-    }
-
-   private:
-    Stmt& Check(int rc) {
-      if (rc != SQLITE_OK && bind_status_.ok()) bind_status_ = SqlError(db_, rc, what_);
-      return *this;
-    }
-    sqlite3* db_;
-    sqlite3_stmt* s_;
-    std::string what_;
-    absl::Status bind_status_;
-  };
-
-  // The cached prepared statement for `sql` (one of a fixed set of texts).
-  absl::StatusOr<std::unique_ptr<Stmt>> Prepare(const char* sql, std::string_view what) {
-    auto it = cache_.find(sql);
-    if (it == cache_.end()) {
-      sqlite3_stmt* s = nullptr;
-      int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
-      if (rc != SQLITE_OK) {
-        sqlite3_finalize(s);
-        return SqlError(db_, rc, base::StrCat("prepare ", what));
-      }
-      it = cache_.emplace(sql, s).first;
-    }
-    return std::make_unique<Stmt>(db_, it->second, what);
-  }
-
-  // Transaction: rolled back unless Commit() succeeded. BEGIN IMMEDIATE takes the write lock
-  // first, so what is read inside is what the change applies to.
-  class Txn {
-   public:
-    explicit Txn(Db* db) : db_(db) {}
-    ~Txn() {
-      if (begun_ && !done_ && sqlite3_get_autocommit(db_->db()) == 0) {
-        (void)db_->Exec("ROLLBACK", "rollback");
-      }
-    }
-    absl::Status Begin(bool write) {
-      RETURN_IF_ERROR(db_->Exec(write ? "BEGIN IMMEDIATE" : "BEGIN", "begin"));
-      begun_ = true;
-      return absl::OkStatus();
-    }
-    absl::Status Commit() {
-      RETURN_IF_ERROR(db_->Exec("COMMIT", "commit"));
-      done_ = true;
-      return absl::OkStatus();
-    }
-
-   private:
-    Db* db_;
-    bool begun_ = false;
-    bool done_ = false;
-  };
-
- private:
-  sqlite3* db_;
-  std::unordered_map<const char*, sqlite3_stmt*> cache_;
-};
-
-namespace {
-
-using Db = WarrantStore::Db;
-
-absl::Status CreatePrivateFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    int err = errno;
-    std::string what = base::StrCat("warrants: create ", path, ": ", std::strerror(err));
-    if (err == ENOENT) return absl::NotFoundError(what);
-    if (err == EACCES || err == EPERM || err == EROFS) return absl::PermissionDeniedError(what);
-    if (err == ENOSPC || err == EDQUOT) return absl::ResourceExhaustedError(what);
-    return absl::UnavailableError(what);
-  }
-  int rc = ::fchmod(fd, 0600);  // the umask may have taken owner bits away
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) {
-    return absl::UnavailableError(base::StrCat("warrants: chmod ", path, ": ", std::strerror(err)));
-  }
-  return absl::OkStatus();
-}
+using sqlite::Db;
+using sqlite::Stmt;
 
 #define VERSION_COLUMNS                                                                      \
   "warrant_id, version, liid, targets, legal_basis, prosecutor, prosecutor_reference, "      \
   "authority, authority_reference, issued_us, valid_from_us, valid_to_us, team, "            \
   "retention_days, change, reason, by_whom, at_us, source, generation "
 
-absl::StatusOr<Warrant> ReadVersion(const Db::Stmt& q) {
+absl::StatusOr<Warrant> ReadVersion(const Stmt& q) {
   Warrant w;
   WarrantSpec& s = w.spec;
   s.id = std::string(q.Str(0));
@@ -483,7 +307,7 @@ absl::StatusOr<Warrant> EndLocked(Db& db, std::string_view id, int64_t end_us,
   return w;
 }
 
-absl::StatusOr<std::vector<Warrant>> ReadAll(Db::Stmt& q) {
+absl::StatusOr<std::vector<Warrant>> ReadAll(Stmt& q) {
   std::vector<Warrant> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, q.Step());
@@ -509,99 +333,42 @@ WarrantStore::~WarrantStore() = default;
 
 absl::StatusOr<std::unique_ptr<WarrantStore>> WarrantStore::Open(std::string_view dir, bool create,
                                                                  bool read_only) {
-  if (create && read_only) {
-    return absl::InvalidArgumentError("warrants: create and read_only exclude each other");
-  }
-  std::string path = WarrantPath(dir);
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    if (!create) return absl::NotFoundError(base::StrCat("warrants: ", path, ": no such file"));
-    RETURN_IF_ERROR(CreatePrivateFile(path));
-  }
-  sqlite3* raw = nullptr;
-  int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
-  auto db = std::make_unique<Db>(raw);  // owns the handle even when open failed
-  if (rc != SQLITE_OK) return SqlError(raw, rc, base::StrCat("open ", path));
-  sqlite3_extended_result_codes(raw, 1);
-  rc = sqlite3_busy_timeout(raw, kBusyTimeoutMs);
-  if (rc != SQLITE_OK) return SqlError(raw, rc, "busy_timeout");
-  RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=FULL", "pragma synchronous"));
-  if (!read_only) {
-    // journal_mode is a property of the file; the writer sets it, readers find it.
-    ASSIGN_OR_RETURN(auto q, db->Prepare("PRAGMA journal_mode=WAL", "pragma journal_mode"));
-    ASSIGN_OR_RETURN(bool row, q->Step());
-    if (!row || q->Str(0) != "wal") {
-      return absl::FailedPreconditionError("warrants: journal_mode=WAL not accepted");
-    }
-  }
-  if (create) {
-    Db::Txn txn(db.get());
-    RETURN_IF_ERROR(txn.Begin(true));
-    RETURN_IF_ERROR(db->Exec(kSchema, "create schema"));
-    ASSIGN_OR_RETURN(auto q, db->Prepare("INSERT OR IGNORE INTO meta(key, value) VALUES("
-                                         "'schema_version', ?1)",
-                                         "set schema_version"));
-    q->Bind(1, std::string_view(kSchemaVersion));
-    RETURN_IF_ERROR(q->Run());
-    q.reset();
-    RETURN_IF_ERROR(txn.Commit());
-  }
-  {
-    ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-                                         "AND name IN ('meta', 'versions')",
-                                         "read schema"));
-    ASSIGN_OR_RETURN(bool row, q->Step());
-    if (!row || q->Int(0) != 2) {
-      return absl::FailedPreconditionError(
-          base::StrCat("warrants: ", path, " is not a warrant database"));
-    }
-  }
-  ASSIGN_OR_RETURN(auto q, db->Prepare("SELECT value FROM meta WHERE key = 'schema_version'",
-                                       "read schema_version"));
-  ASSIGN_OR_RETURN(bool row, q->Step());
-  if (!row || q->Str(0) != kSchemaVersion) {
-    return absl::FailedPreconditionError(base::StrCat(
-        "warrants: schema version '", row ? q->Str(0) : "", "' unsupported (want ",
-        kSchemaVersion, ")"));
-  }
-  q.reset();
+  ASSIGN_OR_RETURN(auto db, Db::Open(WarrantPath(dir), {.label = "warrants",
+                                                        .create = create,
+                                                        .read_only = read_only,
+                                                        .schema = kSchema,
+                                                        .schema_version = kSchemaVersion,
+                                                        .required_tables = {"meta", "versions"}}));
   return std::unique_ptr<WarrantStore>(new WarrantStore(std::move(db)));
+}
+
+template <typename Change>
+absl::StatusOr<Warrant> WarrantStore::InTxn(Change&& change) {
+  absl::MutexLock lock(&mu_);
+  sqlite::Txn txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*write=*/true));
+  ASSIGN_OR_RETURN(Warrant w, change(*db_));
+  RETURN_IF_ERROR(txn.Commit());
+  LogVersion(w);
+  return w;
 }
 
 absl::StatusOr<Warrant> WarrantStore::Add(const WarrantSpec& spec, std::string_view by,
                                           int64_t at_us) {
-  absl::MutexLock lock(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin(true));
-  ASSIGN_OR_RETURN(Warrant w, AddLocked(*db_, spec, by, at_us));
-  RETURN_IF_ERROR(txn.Commit());
-  LogVersion(w);
-  return w;
+  return InTxn([&](Db& db) { return AddLocked(db, spec, by, at_us); });
 }
 
 absl::StatusOr<Warrant> WarrantStore::Extend(std::string_view id, int64_t new_to_us,
                                              std::string_view reference, std::string_view by,
                                              int64_t at_us) {
-  absl::MutexLock lock(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin(true));
-  ASSIGN_OR_RETURN(Warrant w, ExtendLocked(*db_, id, new_to_us, reference, by, at_us, "cli", 0));
-  RETURN_IF_ERROR(txn.Commit());
-  LogVersion(w);
-  return w;
+  return InTxn(
+      [&](Db& db) { return ExtendLocked(db, id, new_to_us, reference, by, at_us, "cli", 0); });
 }
 
 absl::StatusOr<Warrant> WarrantStore::End(std::string_view id, int64_t end_us,
                                           std::string_view reason, std::string_view by,
                                           int64_t at_us) {
-  absl::MutexLock lock(&mu_);
-  Db::Txn txn(db_.get());
-  RETURN_IF_ERROR(txn.Begin(true));
-  ASSIGN_OR_RETURN(Warrant w, EndLocked(*db_, id, end_us, reason, by, at_us, "cli", 0));
-  RETURN_IF_ERROR(txn.Commit());
-  LogVersion(w);
-  return w;
+  return InTxn([&](Db& db) { return EndLocked(db, id, end_us, reason, by, at_us, "cli", 0); });
 }
 
 absl::StatusOr<Warrant> WarrantStore::Current(std::string_view id) {
@@ -655,7 +422,7 @@ absl::StatusOr<std::optional<Warrant>> WarrantStore::CoveringAt(std::string_view
 absl::StatusOr<std::shared_ptr<const WarrantIndex>> WarrantStore::Snapshot() {
   absl::MutexLock lock(&mu_);
   // One read transaction: the generation and the rows belong together.
-  Db::Txn txn(db_.get());
+  sqlite::Txn txn(db_.get());
   RETURN_IF_ERROR(txn.Begin(false));
   ASSIGN_OR_RETURN(uint64_t generation, ReadGeneration(*db_));
   ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT " VERSION_COLUMNS "FROM current", "snapshot"));
@@ -683,7 +450,7 @@ absl::StatusOr<std::vector<ImportOutcome>> WarrantStore::ImportSpecs(
   if (options.now_us == 0) return absl::InvalidArgumentError("warrants: import: now_us required");
   absl::MutexLock lock(&mu_);
   Db& db = *db_;
-  Db::Txn txn(&db);
+  sqlite::Txn txn(&db);
   RETURN_IF_ERROR(txn.Begin(true));
   std::vector<ImportOutcome> out;
   std::vector<Warrant> written;

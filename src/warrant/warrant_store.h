@@ -34,6 +34,10 @@
 #include "warrant/warrant.h"
 #include "warrant/warrant_index.h"
 
+namespace tapvault::sqlite {
+class Db;
+}  // namespace tapvault::sqlite
+
 namespace tapvault::warrant {
 
 inline constexpr std::string_view kWarrantFileName = "warrants.db";
@@ -113,13 +117,15 @@ class WarrantStore {
   absl::StatusOr<std::vector<ImportOutcome>> ImportSpecs(const std::vector<WarrantSpec>& specs,
                                                          const ImportOptions& options);
 
-  class Db;  // the SQLite connection (warrant_store.cc); public only for helpers there
-
  private:
-  explicit WarrantStore(std::unique_ptr<Db> db);
+  explicit WarrantStore(std::unique_ptr<sqlite::Db> db);
+  // One change: under mu_, in one write transaction, `change(db)` writes a version, which is
+  // logged once committed.
+  template <typename Change>
+  absl::StatusOr<Warrant> InTxn(Change&& change) ABSL_LOCKS_EXCLUDED(mu_);
 
   absl::Mutex mu_;
-  std::unique_ptr<Db> db_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<sqlite::Db> db_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tapvault::warrant
