@@ -98,7 +98,8 @@ int AskForApproval(const std::string& cmd, const std::string& dir, const access:
   uint64_t id = 0;
   absl::Status s = RunAudited(
       dir,
-      {.actor = who.name, .action = base::StrCat(action, "_request"), .object = object,
+      {.actor = who.name, .role = RoleOf(who, ActionOf(action)),
+       .action = base::StrCat(action, "_request"), .object = object,
        .detail = {{"params", params}, {"reason", reason}}},
       [&](nlohmann::json& detail) -> absl::Status {
         ASSIGN_OR_RETURN(auto approvals, OpenApprovals(dir, /*create=*/true));
@@ -313,7 +314,8 @@ void AddExport(CLI::App& app, std::function<int()>& run) {
         nlohmann::json manifest;
         absl::Status s = RunAudited(
             f->data,
-            {.actor = who->name, .action = "export", .object = CommObject(comm_id),
+            {.actor = who->name, .role = access::ActingRole(*who, access::Action::kExport),
+             .action = "export", .object = CommObject(comm_id),
              .detail = {{"request", f->request}, {"file", f->out}}},
             [&](nlohmann::json& detail) -> absl::Status {
               ASSIGN_OR_RETURN(auto records,
@@ -412,7 +414,8 @@ void AddApproval(CLI::App& app, std::function<int()>& run) {
           if (may) out.push_back(approval::RequestJson(r));
         }
         absl::Status recorded =
-            (*audit)->Record({.actor = who->name, .action = "approval_list", .object = "approvals",
+            (*audit)->Record({.actor = who->name, .role = RoleOf(*who, std::nullopt),
+                              .action = "approval_list", .object = "approvals",
                               .outcome = "ok", .detail = {{"status", f->status}, {"rows", out.size()}}})
                 .status();
         if (!recorded.ok()) return Fail("approval list", recorded);
@@ -463,7 +466,8 @@ void AddApproval(CLI::App& app, std::function<int()>& run) {
         }
         if (verb == Verb::kShow) {
           absl::Status recorded =
-              (*audit)->Record({.actor = who->name, .action = "approval_show",
+              (*audit)->Record({.actor = who->name, .role = RoleOf(*who, ActionOf(r->action)),
+                                .action = "approval_show",
                                 .object = base::StrCat("approval:", r->id), .outcome = "ok"})
                   .status();
           if (!recorded.ok()) return Fail(label, recorded);
@@ -477,7 +481,8 @@ void AddApproval(CLI::App& app, std::function<int()>& run) {
         approval::Request after = *r;
         absl::Status s = RunAudited(
             f->data,
-            {.actor = who->name, .action = action, .object = r->object,
+            {.actor = who->name, .role = RoleOf(*who, ActionOf(r->action)), .action = action,
+             .object = r->object,
              .detail = {{"request", r->id}, {"requested_by", r->requested_by}}},
             [&](nlohmann::json& detail) -> absl::Status {
               const int64_t now = base::Now().unix_us;

@@ -288,7 +288,9 @@ void AddQuery(CLI::App& audit, std::function<int()>& run) {
                                  {"outcome", f->outcome}, {"from", f->from}, {"to", f->to},
                                  {"contains", f->contains}, {"outside_office_hours", f->outside},
                                  {"format", f->format}};
-        absl::Status recorded = (*writer)->Record({.actor = who->name, .action = "audit_query",
+        absl::Status recorded = (*writer)->Record({.actor = who->name,
+                                                   .role = RoleOf(*who, access::Action::kAuditRead),
+                                                   .action = "audit_query",
                                                    .object = "audit", .outcome = "ok",
                                                    .detail = {{"filter", filter}}})
                                     .status();

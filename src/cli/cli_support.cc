@@ -148,6 +148,11 @@ absl::StatusOr<access::Principal> CliLogin(const std::string& dir, const LoginFl
   return p;
 }
 
+std::string RoleOf(const access::Principal& p, std::optional<access::Action> action) {
+  if (action) return access::ActingRole(p, *action);
+  return p.roles.empty() ? std::string() : std::string(access::RoleName(*p.roles.begin()));
+}
+
 absl::StatusOr<access::Principal> LoginFor(const std::string& dir, const LoginFlags& flags,
                                            std::optional<access::Action> action) {
   ASSIGN_OR_RETURN(auto audit, gate::StoreAudit::Open(dir, ""));

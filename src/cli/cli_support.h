@@ -88,6 +88,10 @@ int AskForApproval(const std::string& cmd, const std::string& dir, const access:
                    const char* action, const std::string& object, const nlohmann::json& params,
                    const std::string& reason);
 
+// The role `p` acts in for `action` (the first of their roles that may do it), or with no action
+// their first role: what the audit log's `role` says of an action on the CLI.
+std::string RoleOf(const access::Principal& p, std::optional<access::Action> action);
+
 // Prosecutors keep access to a case this long after its warrant ends when the warrant names no
 // retention of its own.
 inline constexpr int kDefaultRetentionDays = 180;

@@ -223,11 +223,12 @@ void AddPrivilegedOversightCommands(CLI::App& app, std::function<int()>& run) {
       const bool set = !f->release_four_eyes.empty() || !f->confirm_four_eyes.empty();
       auto catalog = store::SqliteCatalog::Open(store::CatalogPath(f->data), false, !set);
       if (!catalog.ok()) return Fail("privileged policy", catalog.status(), 2);
-      std::string by;
+      std::string by, role;
       if (set) {  // showing the policy is for anyone on the machine; changing it is not
         auto who = LoginFor(f->data, f->login, access::Action::kConfigChange);
         if (!who.ok()) return Fail("privileged policy", who.status());
         by = who->name;
+        role = RoleOf(*who, access::Action::kConfigChange);
       }
       for (auto [key, value] : {std::pair{"release_four_eyes", &f->release_four_eyes},
                                 std::pair{"confirm_four_eyes", &f->confirm_four_eyes}}) {
@@ -249,7 +250,7 @@ void AddPrivilegedOversightCommands(CLI::App& app, std::function<int()>& run) {
         }
         absl::Status s = RunAudited(
             f->data,
-            {.actor = by, .action = "config_change",
+            {.actor = by, .role = role, .action = "config_change",
              .object = base::StrCat("policy:", key), .detail = {{key, *value}}},
             [&](nlohmann::json&) { return (*catalog)->SetMeta(key, *value); });
         if (!s.ok()) return Fail("privileged policy", s);

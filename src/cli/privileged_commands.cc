@@ -129,7 +129,7 @@ void AddImport(CLI::App& parent, std::function<int()>& run) {
       absl::StatusOr<privileged::ImportResult> r = absl::UnknownError("not run");
       absl::Status audited = RunAudited(
           f->data,
-          {.actor = by, .action = "list_import", .object = "privileged_list",
+          {.actor = by, .role = RoleOf(*who, access::Action::kListImport), .action = "list_import", .object = "privileged_list",
            .detail = {{"file", f->file}, {"source", f->source}, {"bytes", csv.size()}}},
           [&](nlohmann::json& detail) -> absl::Status {
             // Opened (and on the first import made) only once the request is on record.
@@ -311,6 +311,7 @@ void AddDecision(CLI::App& parent, std::function<int()>& run, bool confirm) {
       absl::Status audited = RunAudited(
           f->data,
           {.actor = by,
+           .role = RoleOf(*who, access::Action::kListConfirm),
            .action = confirm ? "list_confirm" : "list_reject",
            .object = base::StrCat("list:", f->version)},
           [&](nlohmann::json&) {

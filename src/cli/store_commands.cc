@@ -190,7 +190,9 @@ void AddKeysCommand(CLI::App& app, std::function<int()>& run) {
       if (!who.ok()) return Fail("keys rotate", who.status());
       std::string result;
       absl::Status s = RunAudited(f->data,
-                                  {.actor = who->name, .action = "key_rotate",
+                                  {.actor = who->name,
+                                   .role = RoleOf(*who, access::Action::kKeyOperation),
+                                   .action = "key_rotate",
                                    .object = liid ? "liid:" + *liid : "master_key"},
                                   [&](nlohmann::json&) -> absl::Status {
                                     ASSIGN_OR_RETURN(result, store::SubmitOrRunRotate(f->data, liid));

@@ -128,15 +128,16 @@ int WithStore(const std::string& cmd, const Common& c, bool create, Body body,
   if (object.empty()) object = c.name.empty() ? "users" : "user:" + c.name;
   std::string action = cmd;
   std::replace(action.begin(), action.end(), ' ', '_');
-  std::string by = DefaultActor();
+  std::string by = DefaultActor(), role;
   if (!c.anonymous) {
     auto who = LoginFor(c.data, c.login, c.action);
     if (!who.ok()) return Fail(cmd, who.status());
     by = who->name;
+    role = RoleOf(*who, c.action);
   }
   absl::Status s = RunAudited(
       c.data,
-      {.actor = by, .action = action, .object = object},
+      {.actor = by, .role = role, .action = action, .object = object},
       [&](nlohmann::json&) -> absl::Status {
         auto store = OpenUsers(c.data, create);
         if (!store.ok()) return store.status();

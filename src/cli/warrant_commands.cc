@@ -57,12 +57,14 @@ absl::StatusOr<std::unique_ptr<WarrantStore>> OpenWarrants(const std::string& di
 
 // A change to the warrants, on record in the store's audit log before it is made and with its
 // outcome after (RunAudited, cli_support.h): no audit log, no change.
-absl::StatusOr<Warrant> AuditedChange(const std::string& data, const std::string& by,
+absl::StatusOr<Warrant> AuditedChange(const std::string& data, const access::Principal& who,
                                       std::string action, std::string id, nlohmann::json detail,
                                       const std::function<absl::StatusOr<Warrant>()>& change) {
   absl::StatusOr<Warrant> result = absl::UnknownError("not run");
   absl::Status s = RunAudited(data,
-                              {.actor = by, .action = std::move(action),
+                              {.actor = who.name,
+                               .role = RoleOf(who, access::Action::kWarrantManage),
+                               .action = std::move(action),
                                .object = "warrant:" + id, .detail = std::move(detail)},
                               [&](nlohmann::json& d) -> absl::Status {
                                 result = change();
@@ -145,7 +147,8 @@ bool MaySee(const access::Principal& p, const Warrant& w) {
 absl::Status RecordRead(const std::string& dir, const access::Principal& p, const char* action,
                         std::string object, nlohmann::json detail) {
   ASSIGN_OR_RETURN(auto log, gate::StoreAudit::Open(dir, ""));
-  return log->Record({.actor = p.name, .action = action, .object = std::move(object),
+  return log->Record({.actor = p.name, .role = RoleOf(p, std::nullopt), .action = action,
+                      .object = std::move(object),
                       .outcome = "ok", .detail = std::move(detail)})
       .status();
 }
@@ -212,7 +215,7 @@ void AddAdd(CLI::App& parent, std::function<int()>& run) {
       auto who = LoginFor(f->data, f->login, access::Action::kWarrantManage);
       if (!who.ok()) return Fail("warrant add", who.status());
       const std::string& by = who->name;
-      auto w = AuditedChange(f->data, by, "warrant_add", s.id,
+      auto w = AuditedChange(f->data, *who, "warrant_add", s.id,
                              {{"liid", s.liid}, {"team", s.team}, {"targets", s.targets.size()},
                               {"basis", s.legal_basis}, {"authority_reference", s.authority_reference}},
                              [&] { return (*store)->Add(s, by, now); });
@@ -246,7 +249,7 @@ void AddExtend(CLI::App& parent, std::function<int()>& run) {
       auto who = LoginFor(f->data, f->login, access::Action::kWarrantManage);
       if (!who.ok()) return Fail("warrant extend", who.status());
       const std::string& by = who->name;
-      auto w = AuditedChange(f->data, by, "warrant_extend", f->id,
+      auto w = AuditedChange(f->data, *who, "warrant_extend", f->id,
                              {{"to_us", *to}, {"reference", f->reference}}, [&] {
                                return (*store)->Extend(f->id, *to, f->reference, by,
                                                        base::Now().unix_us);
@@ -286,7 +289,7 @@ void AddEnd(CLI::App& parent, std::function<int()>& run) {
       auto who = LoginFor(f->data, f->login, access::Action::kWarrantManage);
       if (!who.ok()) return Fail("warrant end", who.status());
       const std::string& by = who->name;
-      auto w = AuditedChange(f->data, by, "warrant_end", f->id,
+      auto w = AuditedChange(f->data, *who, "warrant_end", f->id,
                              {{"at_us", at}, {"reason", f->reason}},
                              [&] { return (*store)->End(f->id, at, f->reason, by, now); });
       if (!w.ok()) return Fail("warrant end", w.status());
@@ -423,7 +426,8 @@ void AddImport(CLI::App& parent, std::function<int()>& run) {
       absl::StatusOr<std::vector<warrant::ImportOutcome>> outcomes = absl::UnknownError("not run");
       absl::Status audited = RunAudited(
           f->data,
-          {.actor = by, .action = "warrant_import", .object = "warrants",
+          {.actor = by, .role = RoleOf(*who, access::Action::kWarrantManage),
+           .action = "warrant_import", .object = "warrants",
            .detail = {{"file", f->file}, {"team", f->team}, {"bytes", xml.size()}}},
           [&](nlohmann::json& d) -> absl::Status {
             outcomes = (*store)->Import(xml, {.team = f->team,

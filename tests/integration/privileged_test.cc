@@ -413,6 +413,7 @@ TEST_F(Privileged, ExportRetentionAndRangeDestructionNeedASecondPerson) {
   ASSERT_EQ(exports.exit_code, 0) << exports.err;
   const nlohmann::json logged = nlohmann::json::parse(exports.out.substr(0, exports.out.find('\n')));
   EXPECT_EQ(logged["actor"], "ovj-a");
+  EXPECT_EQ(logged["role"], "prosecutor") << "the capacity the person acted in";
   EXPECT_EQ(logged["detail"]["sha256"], manifest["sha256"]);
   EXPECT_EQ(logged["detail"]["file"], out.string());
 

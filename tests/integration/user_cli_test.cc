@@ -113,6 +113,7 @@ TEST_F(UserCli, FourEyesGrantsTokensAndTheAuditLog) {
       approvals_refused += e["outcome"] == "failed";
       approvals_ok += e["outcome"] == "ok";
       EXPECT_NE(e["actor"], "operator") << "named by their login, not the machine's";
+      if (e["outcome"] == "ok") EXPECT_EQ(e["role"], "administrator") << e.dump();
     }
     queries_refused += e["action"] == "refused" && e["actor"] == "admin-1" &&
                        e["object"] == "action:audit_read";
