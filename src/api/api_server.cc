@@ -25,6 +25,7 @@
 #include "access/authorize.h"
 #include "access/comm_scope.h"
 #include "audit/audit_log.h"
+#include "base/json_time.h"
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
@@ -93,10 +94,6 @@ void SetError(httplib::Response& res, int status, absl::string_view message) {
 void SetJson(httplib::Response& res, const ojson& body, int status = 200) {
   res.status = status;
   res.set_content(body.dump(-1, ' ', false, ojson::error_handler_t::replace), "application/json");
-}
-
-ojson Time(int64_t us) {
-  return us == 0 ? ojson(nullptr) : ojson(base::FormatRfc3339({us}));
 }
 
 std::string Hex(const unsigned char* p, size_t n) {
@@ -748,8 +745,8 @@ ojson ApiServer::Impl::CommJson(const gate::Listed& l, const Visibility& v) cons
   j["liid"] = c.liid;
   j["network_id"] = c.network_id;
   j["cin"] = c.cin ? ojson(*c.cin) : ojson(nullptr);
-  j["start"] = Time(c.start_us);
-  j["end"] = Time(c.end_us);
+  j["start"] = base::JsonTimeOrNull(c.start_us);
+  j["end"] = base::JsonTimeOrNull(c.end_us);
   j["state"] = std::string(store::CommStateName(c.state));
   j["state_reason"] = c.state_reason;
   j["country"] = c.country;
@@ -827,8 +824,8 @@ void ApiServer::Impl::Login(Ctx& ctx) {
     sessions_[Sha256Hex(token)] = Session{*p, now, now};
   }
   SetJson(ctx.res, {{"token", token},
-                    {"expires", Time(expires)},
-                    {"absolute_expires", Time(now + options_.session_max_us)}});
+                    {"expires", base::JsonTimeOrNull(expires)},
+                    {"absolute_expires", base::JsonTimeOrNull(now + options_.session_max_us)}});
 }
 
 void ApiServer::Impl::Logout(Ctx& ctx) {
@@ -1282,7 +1279,7 @@ void ApiServer::Impl::AuditQuery(Ctx& ctx) {
   for (const audit::Entry& e : *entries) {
     ojson j;
     j["index"] = e.index;
-    j["at"] = Time(e.event.at_us);
+    j["at"] = base::JsonTimeOrNull(e.event.at_us);
     j["actor"] = e.event.actor;
     j["role"] = e.event.role;
     j["action"] = e.event.action;

@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 
+#include "base/json_time.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "base/time.h"
@@ -39,11 +40,6 @@ constexpr uintmax_t kMaxListFileBytes = uintmax_t{1} << 30;
 bool IsDirectory(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-nlohmann::ordered_json Time(int64_t us) {
-  return us == 0 ? nlohmann::ordered_json(nullptr)
-                 : nlohmann::ordered_json(base::FormatRfc3339({us}));
 }
 
 // Opens DIR/privileged.db of an existing directory: created by import, written by confirm and
@@ -429,7 +425,7 @@ void AddStatus(CLI::App& parent, std::function<int()>& run) {
         if (v.status != "active") continue;
         stale = privileged::IsStale(v, now, max_age_us);
         out["active"] = v.id;
-        out["imported"] = Time(v.imported_us);
+        out["imported"] = base::JsonTimeOrNull(v.imported_us);
         out["age_hours"] = static_cast<double>(now - v.imported_us) / 3600e6;
         out["entries"] = v.entries;
       }

@@ -21,6 +21,7 @@
 
 #include "access/roles.h"
 #include "access/user_store.h"
+#include "base/json_time.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "base/time.h"
@@ -75,26 +76,21 @@ absl::StatusOr<int64_t> ParseExpiry(const std::string& s, int64_t now_us) {
   return t.unix_us;
 }
 
-nlohmann::ordered_json Time(int64_t us) {
-  return us == 0 ? nlohmann::ordered_json(nullptr)
-                 : nlohmann::ordered_json(base::FormatRfc3339({us}));
-}
-
 nlohmann::ordered_json RequestJson(const access::GrantRequest& r) {
   nlohmann::ordered_json j;
   j["request"] = r.id;
   j["grantee"] = r.grantee;
   j["grant"] = r.vendor_to_us != 0 ? std::string("vendor access") : r.grant.ToString();
   if (r.vendor_to_us != 0) {
-    j["vendor_from"] = Time(r.vendor_from_us);
-    j["vendor_to"] = Time(r.vendor_to_us);
+    j["vendor_from"] = base::JsonTimeOrNull(r.vendor_from_us);
+    j["vendor_to"] = base::JsonTimeOrNull(r.vendor_to_us);
   }
   j["requested_by"] = r.requested_by;
-  j["requested"] = Time(r.requested_us);
+  j["requested"] = base::JsonTimeOrNull(r.requested_us);
   j["status"] = r.status;
   j["decided_by"] =
       r.decided_by.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.decided_by);
-  j["decided"] = Time(r.decided_us);
+  j["decided"] = base::JsonTimeOrNull(r.decided_us);
   return j;
 }
 
@@ -292,7 +288,7 @@ void AddToken(CLI::App& user, std::function<int()>& run) {
           j["id"] = t.id;
           j["user"] = f->name;
           j["name"] = f->token_name;
-          j["expires"] = Time(*expires);
+          j["expires"] = base::JsonTimeOrNull(*expires);
           j["token"] = t.token;
           std::cout << j.dump() << "\n";
           std::fprintf(stderr, "the token is shown only now; tapvault keeps only its hash\n");
@@ -340,10 +336,10 @@ void AddToken(CLI::App& user, std::function<int()>& run) {
             j["id"] = t.id;
             j["name"] = t.name;
             j["created_by"] = t.created_by;
-            j["created"] = Time(t.created_us);
-            j["expires"] = Time(t.expires_us);
+            j["created"] = base::JsonTimeOrNull(t.created_us);
+            j["expires"] = base::JsonTimeOrNull(t.expires_us);
             j["revoked"] = t.revoked;
-            j["last_used"] = Time(t.last_used_us);
+            j["last_used"] = base::JsonTimeOrNull(t.last_used_us);
             out.push_back(std::move(j));
           }
           std::cout << out.dump(2) << "\n";
@@ -399,7 +395,7 @@ void AddUserCommand(CLI::App& app, std::function<int()>& run) {
           nlohmann::ordered_json j;
           j["user"] = f->name;
           j["token_id"] = t.id;
-          j["expires"] = Time(*expires);
+          j["expires"] = base::JsonTimeOrNull(*expires);
           j["token"] = t.token;
           std::cout << j.dump() << "\n";
           std::fprintf(stderr,
@@ -479,11 +475,11 @@ void AddUserCommand(CLI::App& app, std::function<int()>& run) {
               j["disabled"] = u.disabled;
               j["totp"] = u.totp_enrolled;
               j["created_by"] = u.created_by;
-              j["created"] = Time(u.created_us);
+              j["created"] = base::JsonTimeOrNull(u.created_us);
               j["failed_logins"] = u.failed_logins;
-              j["locked_until"] = Time(u.locked_until_us);
-              j["vendor_from"] = Time(u.vendor_from_us);
-              j["vendor_to"] = Time(u.vendor_to_us);
+              j["locked_until"] = base::JsonTimeOrNull(u.locked_until_us);
+              j["vendor_from"] = base::JsonTimeOrNull(u.vendor_from_us);
+              j["vendor_to"] = base::JsonTimeOrNull(u.vendor_to_us);
               out["users"].push_back(std::move(j));
             }
             out["pending"] = nlohmann::ordered_json::array();

@@ -1,16 +1,9 @@
 #include "privileged/version_json.h"
 
+#include "base/json_time.h"
 #include "base/time.h"
 
 namespace tapvault::privileged {
-namespace {
-
-nlohmann::ordered_json Time(int64_t us) {
-  return us == 0 ? nlohmann::ordered_json(nullptr)
-                 : nlohmann::ordered_json(base::FormatRfc3339({us}));
-}
-
-}  // namespace
 
 nlohmann::ordered_json VersionJson(const VersionInfo& v) {
   nlohmann::ordered_json j;
@@ -19,7 +12,7 @@ nlohmann::ordered_json VersionJson(const VersionInfo& v) {
   j["sha256"] = v.sha256_hex;
   j["source"] = v.source;
   j["imported_by"] = v.imported_by;
-  j["imported"] = Time(v.imported_us);
+  j["imported"] = base::JsonTimeOrNull(v.imported_us);
   j["entries"] = v.entries;
   j["added"] = v.added;
   j["removed"] = v.removed;
@@ -28,9 +21,9 @@ nlohmann::ordered_json VersionJson(const VersionInfo& v) {
   j["base"] = v.base == 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(v.base);
   j["confirmed_by"] = v.confirmed_by.empty() ? nlohmann::ordered_json(nullptr)
                                              : nlohmann::ordered_json(v.confirmed_by);
-  j["confirmed"] = Time(v.confirmed_us);
-  j["in_force_from"] = Time(v.in_force_from_us);
-  j["in_force_to"] = Time(v.in_force_to_us);
+  j["confirmed"] = base::JsonTimeOrNull(v.confirmed_us);
+  j["in_force_from"] = base::JsonTimeOrNull(v.in_force_from_us);
+  j["in_force_to"] = base::JsonTimeOrNull(v.in_force_to_us);
   return j;
 }
 

@@ -1,16 +1,9 @@
 #include "warrant/warrant_json.h"
 
+#include "base/json_time.h"
 #include "base/time.h"
 
 namespace tapvault::warrant {
-namespace {
-
-nlohmann::ordered_json Time(int64_t us) {
-  return us == 0 ? nlohmann::ordered_json(nullptr)
-                 : nlohmann::ordered_json(base::FormatRfc3339({us}));
-}
-
-}  // namespace
 
 nlohmann::ordered_json WarrantJson(const Warrant& w) {
   const WarrantSpec& s = w.spec;
@@ -20,21 +13,21 @@ nlohmann::ordered_json WarrantJson(const Warrant& w) {
   j["change"] = w.change;
   j["liid"] = s.liid;
   j["targets"] = s.targets;
-  j["valid_from"] = Time(s.valid_from_us);
-  j["valid_to"] = Time(s.valid_to_us);
+  j["valid_from"] = base::JsonTimeOrNull(s.valid_from_us);
+  j["valid_to"] = base::JsonTimeOrNull(s.valid_to_us);
   j["team"] = s.team;
   j["legal_basis"] = s.legal_basis;
   j["prosecutor"] = s.prosecutor;
   j["prosecutor_reference"] = s.prosecutor_reference;
   j["authority"] = s.authority;
   j["authority_reference"] = s.authority_reference;
-  j["issued"] = Time(s.issued_us);
+  j["issued"] = base::JsonTimeOrNull(s.issued_us);
   j["retention_days"] = s.retention_days;
   j["source"] = s.source;
   if (s.generation != 0) j["generation"] = s.generation;
   j["reason"] = w.reason;
   j["by"] = w.by;
-  j["at"] = Time(w.at_us);
+  j["at"] = base::JsonTimeOrNull(w.at_us);
   return j;
 }
 
