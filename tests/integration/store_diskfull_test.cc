@@ -212,17 +212,19 @@ TEST_F(StoreDiskFull, StallsWithBackPressureAndResumesWhenSpaceReturns) {
 
   // Back-pressure: serve stays up, ingest stops taking PDUs, the feed is held (not failed).
   // A read already in flight when the store stalled may still deliver its buffer (seen under ASan
-  // on a busy machine), so wait until the count has settled before watching it stand still.
+  // on a busy machine, also after one quiet half second), so wait until the count has stood still
+  // for three half seconds in a row before watching it stand still.
   double settled = PdusIn();
+  int still_for = 0;
   ASSERT_TRUE(WaitUntil(
       [&] {
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
         const double now = PdusIn();
-        const bool still = now == settled;
+        still_for = now == settled ? still_for + 1 : 0;
         settled = now;
-        return still;
+        return still_for >= 3;
       },
-      15000))
+      20000))
       << "ingest never stopped reading while the store was stalled";
   const double pdus_before = PdusIn();
   const double records_before = M("tapvault_store_records_total");
