@@ -18,6 +18,7 @@
 #include <string>
 
 #include "approval/approval_store.h"
+#include "base/hex.h"
 #include "base/status_macros.h"
 #include "base/strings.h"
 #include "base/time.h"
@@ -44,16 +45,6 @@ absl::StatusOr<int64_t> ParseTime(const std::string& flag, const std::string& te
   auto t = base::ParseRfc3339(text);
   if (!t.ok()) return absl::InvalidArgumentError(base::StrCat(flag, ": ", base::View(t.status().message())));
   return t->unix_us;
-}
-
-std::string Hex(std::span<const uint8_t> bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : bytes) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
 }
 
 absl::StatusOr<std::unique_ptr<approval::ApprovalStore>> OpenApprovals(const std::string& dir,
@@ -345,9 +336,12 @@ void AddExport(CLI::App& app, std::function<int()>& run) {
               }
               const auto digest = crypto::Sha256(
                   {std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size())});
-              manifest = {{"request", f->request},   {"comm", comm_id},
-                          {"file", f->out},          {"bytes", bytes.size()},
-                          {"records", records.size()}, {"sha256", Hex(digest)}};
+              manifest = {{"request", f->request},
+                          {"comm", comm_id},
+                          {"file", f->out},
+                          {"bytes", bytes.size()},
+                          {"records", records.size()},
+                          {"sha256", base::ToHex(std::as_bytes(std::span(digest)))}};
               detail["sha256"] = manifest["sha256"];
               detail["bytes"] = bytes.size();
               auto finished = (*approvals)->Finish(f->request, who->name, true, manifest,
